@@ -1,0 +1,32 @@
+/**
+ * `@omt/adapters/sql`: the one OpenMediaTrust schema over kysely, on PGlite (embedded
+ * default) or PostgreSQL (ARCHITECTURE "Storage"). Node-only (`node` export condition).
+ *
+ * @example
+ * ```ts
+ * import { createDatabase, databaseConfigFromEnv, SqlAuditLogStore } from '@omt/adapters/sql';
+ * const omt = await createDatabase(databaseConfigFromEnv(process.env, omtHome));
+ * await omt.migrate();
+ * const audit = new SqlAuditLogStore(omt.db);
+ * ```
+ */
+export { createDatabase, type OmtDatabase } from './create-database.js';
+export {
+  type DatabaseConfig,
+  DatabaseConfigSchema,
+  databaseConfigFromEnv,
+  type PgliteDatabaseConfig,
+  type PostgresDatabaseConfig,
+  parseDatabaseConfig,
+} from './database-config.js';
+export {
+  type MigrationReport,
+  type MigrationStatus,
+  migrateDatabase,
+  migrationStatus,
+  OMT_MIGRATION_LOCK_TABLE,
+  OMT_MIGRATION_TABLE,
+} from './migrate-database.js';
+export { omtMigrationProvider, omtMigrations } from './migrations/index.js';
+export type { AuditEntriesTable, AuditHeadsTable, Int8Column, OmtSchema } from './schema.js';
+export { SqlAuditLogStore } from './sql-audit-log-store.js';

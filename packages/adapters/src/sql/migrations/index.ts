@@ -1,0 +1,28 @@
+/*
+ * How to add a migration (ARCHITECTURE "Storage": one schema shared by every store):
+ *   1. Create `NNNN-<topic>.ts` in this folder exporting `const <topic>NNNN: Migration = { up }`
+ *      (NNNN = next number, zero-padded; never edit or rename a migration that has shipped).
+ *   2. Add ONE line to `omtMigrations` below: `'NNNN_<topic>': <topic>NNNN,`.
+ *   3. Add the new tables' interfaces to `OmtSchema` in `../schema.ts`.
+ * Names sort lexically, and kysely refuses to run them out of order, so numbers only grow.
+ * Migrations are imported statically (no filesystem scanning) so a bundled build still has them.
+ */
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import { auditLog0001 } from './0001-audit-log.js';
+
+/** Every migration, by name, in order. */
+export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001_audit_log': auditLog0001,
+});
+
+/**
+ * The static, in-code migration provider.
+ *
+ * @example
+ * ```ts
+ * new Migrator({ db, provider: omtMigrationProvider, migrationTableName: 'omt_migration' });
+ * ```
+ */
+export const omtMigrationProvider: MigrationProvider = {
+  getMigrations: async (): Promise<Record<string, Migration>> => ({ ...omtMigrations }),
+};
