@@ -1,0 +1,1 @@
+export { type CliContext, main, mainHelp } from './main.js';

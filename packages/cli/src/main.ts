@@ -1,0 +1,68 @@
+import { isOmtError } from '@omt/core/errors';
+import { dbHelp, runDb } from './commands/db.js';
+import { runSignJson, runVerifyJson, signJsonHelp, verifyJsonHelp } from './commands/json-signature.js';
+import { keysHelp, runKeys } from './commands/keys.js';
+import type { CliContext } from './context.js';
+
+export type { CliContext } from './context.js';
+
+const VERSION = '0.1.0';
+
+export const mainHelp: string = `omt ${VERSION} — OpenMediaTrust command line
+
+Usage: omt <command> [options]
+
+Commands:
+  keys list-algs                  List the signature suites.
+  keys generate --alg <suite> --out <dir>
+                                  Generate a key pair (PKCS#8/SPKI PEM and JWK files).
+  sign-json --key <pem> <file>    Sign a JSON document (JCS input, {alg, kid, sig}).
+  verify-json --pub <pem> <file>  Verify a signed JSON document (exit 0 only if valid).
+  db migrate | db status          The SQL store ($OMT_HOME or DATABASE_URL).
+
+Every command takes --json for machine-readable output and --help for details.
+State lives in $OMT_HOME (default ./.omt); DATABASE_URL switches the store to PostgreSQL.
+Exit codes: 0 success, 1 failure (invalid signature, error), 2 usage error.
+`;
+
+type Command = (ctx: CliContext, argv: string[]) => Promise<{ exitCode: number }>;
+
+const commands: Record<string, { run: Command; help: string }> = {
+  keys: { run: runKeys, help: keysHelp },
+  'sign-json': { run: runSignJson, help: signJsonHelp },
+  'verify-json': { run: runVerifyJson, help: verifyJsonHelp },
+  db: { run: runDb, help: dbHelp },
+};
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and returns the exit code.
+ * Errors become a one-line message (or a JSON object with --json) and a non-zero code;
+ * nothing is thrown.
+ */
+export async function main(argv: string[], ctx: CliContext): Promise<number> {
+  const json = argv.includes('--json');
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    ctx.stdout(mainHelp);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    ctx.stdout(`${VERSION}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  try {
+    if (command === undefined) {
+      throw Object.assign(new Error(`unknown command: ${name} (try: omt --help)`), { usage: true });
+    }
+    return (await command.run(ctx, rest)).exitCode;
+  } catch (e) {
+    const usage = (isOmtError(e) && e.code === 'cli.usage') || (e as { usage?: boolean }).usage === true;
+    const code = isOmtError(e) ? e.code : usage ? 'cli.usage' : 'cli.internal';
+    const message = e instanceof Error ? e.message : String(e);
+    if (json) ctx.stdout(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+    else ctx.stderr(`omt: ${message} [${code}]\n`);
+    if (code === 'cli.internal' && ctx.env.OMT_DEBUG) ctx.stderr(`${(e as Error).stack ?? ''}\n`);
+    return usage ? 2 : 1;
+  }
+}
