@@ -31,7 +31,10 @@ export function writeResults(file: string, results: BenchResult[]): void {
   mkdirSync(dir, { recursive: true });
   const m = machine();
   const out = results.map((r) => ({ ...r, ratio: Number(r.ratio.toFixed(3)), machine: m }));
-  writeFileSync(new URL(`${file}.json`, dir), `${JSON.stringify(out.length === 1 ? out[0] : out, null, 2)}\n`);
+  writeFileSync(
+    new URL(`${file}.json`, dir),
+    `${JSON.stringify(out.length === 1 ? out[0] : out, null, 2)}\n`,
+  );
   console.table(
     results.map((r) => ({
       name: r.name,
@@ -44,7 +47,11 @@ export function writeResults(file: string, results: BenchResult[]): void {
 }
 
 /** Runs `fn` repeatedly for at least `ms` milliseconds (after a short warm-up) and returns operations per second. */
-export async function opsPerSecond(fn: () => unknown | Promise<unknown>, ms = 1000, minOps = 3): Promise<number> {
+export async function opsPerSecond(
+  fn: () => unknown | Promise<unknown>,
+  ms = 1000,
+  minOps = 3,
+): Promise<number> {
   await fn();
   let n = 0;
   const start = performance.now();

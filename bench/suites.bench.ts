@@ -4,7 +4,7 @@
 // else peer = ours with extra.peer = 'none available' (ML-DSA on Node < 24.7, SLH-DSA, hybrid).
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, webcrypto } from 'node:crypto';
 import { getSuite, type SignatureSuite, type SuiteId } from '@omt/core/suites';
-import { type BenchResult, opsPerSecond, writeResults } from './lib.ts';
+import { type BenchResult, opsPerSecond, writeResults } from './lib.js';
 
 const msg = new TextEncoder().encode('OpenMediaTrust benchmark message: 64 bytes of payload to sign.');
 const MS = 400;

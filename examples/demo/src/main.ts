@@ -7,7 +7,7 @@ import { toHex, utf8 } from '@omt/core/bytes';
 import { keyId } from '@omt/core/keys';
 import { getSuite } from '@omt/core/suites';
 import { demoMerkle } from './merkle-section.js';
-import { type SuiteReport, demoSuites } from './suites-section.js';
+import { demoSuites, type SuiteReport } from './suites-section.js';
 
 const all = process.argv.includes('--all');
 const omtHome = path.resolve(process.env.OMT_HOME || '.omt');
@@ -68,9 +68,15 @@ try {
   const verdict = await verifyAuditLog(entries, { head, publicKey: pair.publicKey, suite });
   auditSize = head.size;
   auditValid = verdict.valid;
-  line(`   appended ${reports.length + 1} entries this run; the log now holds ${head.size} (runs accumulate)`);
-  line(`   signed head: size ${head.size}, root ${head.root.slice(0, 16)}…, ${head.sig.alg} by ${kid.slice(0, 12)}…`);
-  line(`   read back ${entries.length} rows and verified chain, Merkle root and signature: ${verdict.valid ? 'valid' : `INVALID ${JSON.stringify(verdict.problems)}`}`);
+  line(
+    `   appended ${reports.length + 1} entries this run; the log now holds ${head.size} (runs accumulate)`,
+  );
+  line(
+    `   signed head: size ${head.size}, root ${head.root.slice(0, 16)}…, ${head.sig.alg} by ${kid.slice(0, 12)}…`,
+  );
+  line(
+    `   read back ${entries.length} rows and verified chain, Merkle root and signature: ${verdict.valid ? 'valid' : `INVALID ${JSON.stringify(verdict.problems)}`}`,
+  );
   const proof = await audit.inclusionProof(Math.max(0, head.size - 1));
   line(`   inclusion proof for the newest entry: ${proof.proof.length} hashes`);
 } finally {
@@ -80,9 +86,15 @@ try {
 // Summary.
 const failed = reports.filter((r) => !r.ok);
 line('\nSummary');
-line(`   suites checked: ${reports.length} (${reports.filter((r) => r.ok).length} ok)${all ? '' : ' — `npm start -- --all` adds the 10 other SLH-DSA parameter sets'}`);
-line(`   Merkle proofs: ${merkle.ok ? 'ok' : 'FAILED'}; audit log: ${auditSize} entries, ${auditValid ? 'verified' : 'NOT verified'}`);
-line(`   sha256("OpenMediaTrust") = ${toHex((await import('@omt/core/hash')).sha256(utf8('OpenMediaTrust')))}`);
+line(
+  `   suites checked: ${reports.length} (${reports.filter((r) => r.ok).length} ok)${all ? '' : ' — `npm start -- --all` adds the 10 other SLH-DSA parameter sets'}`,
+);
+line(
+  `   Merkle proofs: ${merkle.ok ? 'ok' : 'FAILED'}; audit log: ${auditSize} entries, ${auditValid ? 'verified' : 'NOT verified'}`,
+);
+line(
+  `   sha256("OpenMediaTrust") = ${toHex((await import('@omt/core/hash')).sha256(utf8('OpenMediaTrust')))}`,
+);
 line(`   total time: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 if (failed.length || !merkle.ok || !auditValid) {
   line(`\nFAILED: ${failed.map((f) => f.suite).join(', ')}`);

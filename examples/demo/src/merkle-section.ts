@@ -21,7 +21,11 @@ export function demoMerkle(log: (s: string) => void): MerkleReport {
   const consistent = verifyConsistency(600, 1000, oldRoot, root, consistency);
   const forked = verifyConsistency(600, 1000, tree.root(601), root, consistency);
   log(`   1000 leaves, root ${toHex(root).slice(0, 16)}…`);
-  log(`   inclusion of leaf 123: ${inclusion.length} hashes → ${included ? 'valid' : 'INVALID'}; with leaf 124 → ${wrongLeaf ? 'ACCEPTED (bug)' : 'rejected'}`);
-  log(`   consistency 600 → 1000: ${consistency.length} hashes → ${consistent ? 'valid' : 'INVALID'}; against a forked old root → ${forked ? 'ACCEPTED (bug)' : 'rejected'}`);
+  log(
+    `   inclusion of leaf 123: ${inclusion.length} hashes → ${included ? 'valid' : 'INVALID'}; with leaf 124 → ${wrongLeaf ? 'ACCEPTED (bug)' : 'rejected'}`,
+  );
+  log(
+    `   consistency 600 → 1000: ${consistency.length} hashes → ${consistent ? 'valid' : 'INVALID'}; against a forked old root → ${forked ? 'ACCEPTED (bug)' : 'rejected'}`,
+  );
   return { size: 1000, root: toHex(root), ok: included && !wrongLeaf && consistent && !forked };
 }

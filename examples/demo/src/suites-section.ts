@@ -31,7 +31,9 @@ const document = { asset: 'urn:omt:demo:photo-0001', owner: 'ACME Newsroom', rig
 const payload = utf8('OpenMediaTrust COSE_Sign1 demo payload');
 
 /** A key pair in the given suite; RSA is verify-only here, so its pair comes from WebCrypto. */
-async function keyPair(suite: SignatureSuite): Promise<{ publicKey: Uint8Array; sign: (m: Uint8Array) => Promise<Uint8Array> }> {
+async function keyPair(
+  suite: SignatureSuite,
+): Promise<{ publicKey: Uint8Array; sign: (m: Uint8Array) => Promise<Uint8Array> }> {
   if (suite.canSign) {
     const pair = await suite.generateKeyPair();
     return { publicKey: pair.publicKey, sign: (m) => suite.sign(pair.secretKey, m) };
@@ -46,10 +48,13 @@ async function keyPair(suite: SignatureSuite): Promise<{ publicKey: Uint8Array; 
   // SPKI = SEQUENCE { AlgorithmIdentifier, BIT STRING { RSAPublicKey } }: our raw RSA form is the BIT STRING content.
   const { importSpki } = await import('@omt/core/keys');
   const publicKey = importSpki(spki, { suite: suite.id }).publicKey;
-  const params = pss ? { name: 'RSA-PSS', saltLength: Number(suite.id.slice(2)) / 8 } : { name: 'RSASSA-PKCS1-v1_5' };
+  const params = pss
+    ? { name: 'RSA-PSS', saltLength: Number(suite.id.slice(2)) / 8 }
+    : { name: 'RSASSA-PKCS1-v1_5' };
   return {
     publicKey,
-    sign: async (m) => new Uint8Array(await crypto.subtle.sign(params, pair.privateKey, m as Uint8Array<ArrayBuffer>)),
+    sign: async (m) =>
+      new Uint8Array(await crypto.subtle.sign(params, pair.privateKey, m as Uint8Array<ArrayBuffer>)),
   };
 }
 
@@ -79,7 +84,10 @@ async function checkSuite(suite: SignatureSuite): Promise<SuiteReport> {
 
   const parts = HYBRID_PARTS[suite.id];
   if (suite.coseAlg !== undefined) {
-    const msg = await signCoseSign1({ signer: { suite, secretKey: pair.secretKey, kid: utf8(kid) }, payload });
+    const msg = await signCoseSign1({
+      signer: { suite, secretKey: pair.secretKey, kid: utf8(kid) },
+      payload,
+    });
     const r = await verifyCoseSign1(msg, { suite, publicKey: pair.publicKey });
     const flipped = msg.slice();
     flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
@@ -103,7 +111,10 @@ async function checkSuite(suite: SignatureSuite): Promise<SuiteReport> {
     const cs = await verifyCoseCountersignatures(both, resolver);
     const csOk = cs.length === 1 && cs.every((c) => c.valid);
     const stripped = await verifyCoseCountersignatures(msg, resolver);
-    cose = main.valid && csOk && stripped.length === 0 ? `${classicalId} COSE_Sign1 + ${pqId} countersignature, ${both.length} B` : 'FAILED';
+    cose =
+      main.valid && csOk && stripped.length === 0
+        ? `${classicalId} COSE_Sign1 + ${pqId} countersignature, ${both.length} B`
+        : 'FAILED';
     ok &&= main.valid && csOk && stripped.length === 0;
   } else {
     cose = 'n/a: no IANA COSE algorithm id yet';
@@ -117,7 +128,9 @@ export async function demoSuites(opts: { all: boolean; log: (s: string) => void 
   for (const suite of suites) {
     const r = await checkSuite(suite);
     reports.push(r);
-    opts.log(`   ${r.ok ? '✓' : '✗'} ${suite.id.padEnd(20)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  JSON: ${r.json}; COSE: ${r.cose}`);
+    opts.log(
+      `   ${r.ok ? '✓' : '✗'} ${suite.id.padEnd(20)} ${(r.ms / 1000).toFixed(2).padStart(6)} s  JSON: ${r.json}; COSE: ${r.cose}`,
+    );
   }
   return reports;
 }

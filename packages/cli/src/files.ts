@@ -37,7 +37,9 @@ export async function writeOutputFile(
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'EEXIST') {
-      throw new OmtError('cli.file.exists', `${name} exists already (use --force to overwrite)`, { cause: e });
+      throw new OmtError('cli.file.exists', `${name} exists already (use --force to overwrite)`, {
+        cause: e,
+      });
     }
     throw new OmtError('cli.file.unwritable', `cannot write ${name}: ${(e as Error).message}`, { cause: e });
   }

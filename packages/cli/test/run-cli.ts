@@ -7,7 +7,10 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process with captured output. */
-export async function runCli(argv: string[], opts: { cwd: string; env?: Record<string, string> }): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  opts: { cwd: string; env?: Record<string, string> },
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await main(argv, {

@@ -1,4 +1,3 @@
-import { Tag as CborXTag } from 'cbor-x';
 import { isBytes, toHex } from './bytes.js';
 import { OmtError } from './errors.js';
 
@@ -9,8 +8,8 @@ import { OmtError } from './errors.js';
  * the bytes of their encodings and the shortest exact float width, and strict decoding
  * must reject indefinite lengths, duplicate keys, trailing bytes and absurd lengths —
  * cbor-x does none of these. So this file is a small, complete codec of its own; cbor-x's
- * `Tag` class is accepted on input so values built with cbor-x still encode, and the tests
- * cross-check against cbor-x.
+ * `Tag` objects are accepted on input (recognised by shape, so cbor-x — whose Node paths use
+ * `Buffer` — stays out of browser bundles), and the tests cross-check against cbor-x.
  *
  * Data model mapping (both directions):
  *
@@ -27,6 +26,17 @@ import { OmtError } from './errors.js';
  * | other simple values          | {@link CborSimple}                                                  |
  * | float                        | `number` (non-integers, −0, NaN, ±Infinity, and integers beyond 2^53) |
  */
+
+/** A tag object from another CBOR library (cbor-x's `Tag`): `{ tag, value }` of class `Tag`. */
+function isForeignTag(v: unknown): v is { tag: unknown; value: CborValue } {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { constructor?: { name?: string } }).constructor?.name === 'Tag' &&
+    'tag' in v &&
+    'value' in v
+  );
+}
 
 /** A tagged data item (RFC 8949 §3.4). Decoding returns this class for every tag except bignums (2, 3). */
 export class CborTag {
@@ -333,7 +343,7 @@ function writeValue(w: ByteWriter, v: unknown, depth: number, maxDepth: number):
     writeMap(w, v, d, maxDepth);
     return;
   }
-  if (v instanceof CborTag || v instanceof CborXTag) {
+  if (v instanceof CborTag || isForeignTag(v)) {
     const tag: unknown = v.tag;
     const ok =
       (typeof tag === 'number' && Number.isSafeInteger(tag) && tag >= 0) ||

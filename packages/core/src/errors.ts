@@ -13,7 +13,11 @@ export class OmtError extends Error {
   /** Optional structured, non-secret details (offsets, expected lengths, algorithm names). */
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OmtError';
     this.code = code;

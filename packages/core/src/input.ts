@@ -11,7 +11,12 @@ import { OmtError } from './errors.js';
  * const opts = parseInput(SignOptionsSchema, untrusted, 'core.input.invalid');
  * ```
  */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, code = 'core.input.invalid', what = 'input'): z.output<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code = 'core.input.invalid',
+  what = 'input',
+): z.output<S> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const issues = r.error.issues

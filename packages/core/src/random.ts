@@ -9,7 +9,8 @@ export type Clock = () => Date;
 /** The platform CSPRNG (`crypto.getRandomValues`, chunked to its 64 KiB limit). */
 export const platformRandom: RandomSource = (length: number): Uint8Array => {
   const out = new Uint8Array(length);
-  for (let o = 0; o < length; o += 65536) globalThis.crypto.getRandomValues(out.subarray(o, Math.min(length, o + 65536)));
+  for (let o = 0; o < length; o += 65536)
+    globalThis.crypto.getRandomValues(out.subarray(o, Math.min(length, o + 65536)));
   return out;
 };
 

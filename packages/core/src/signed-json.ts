@@ -42,7 +42,9 @@ export type JsonVerifyResult =
   | { readonly valid: false; readonly code: string; readonly reason: string };
 
 const documentSchema = z.record(z.string(), z.unknown());
-const signatureSchema = z.object({ alg: z.string().min(1), kid: z.string(), sig: z.string().min(1) }).strict();
+const signatureSchema = z
+  .object({ alg: z.string().min(1), kid: z.string(), sig: z.string().min(1) })
+  .strict();
 
 /** The exact bytes that are signed for `document` (its JCS form without `signature`). */
 export function jsonSigningInput(document: Record<string, unknown>): Uint8Array {
@@ -80,7 +82,8 @@ export async function signJson(document: unknown, signer: JsonSigner): Promise<S
  */
 export async function verifyJson(document: unknown, verifier: JsonVerifier): Promise<JsonVerifyResult> {
   const doc = documentSchema.safeParse(document);
-  if (!doc.success) return { valid: false, code: 'core.json.invalid', reason: 'the document is not a JSON object' };
+  if (!doc.success)
+    return { valid: false, code: 'core.json.invalid', reason: 'the document is not a JSON object' };
   const sigMember = signatureSchema.safeParse(doc.data.signature);
   if (!sigMember.success) {
     return {
@@ -98,7 +101,11 @@ export async function verifyJson(document: unknown, verifier: JsonVerifier): Pro
     };
   }
   if (verifier.kid !== undefined && kid !== verifier.kid) {
-    return { valid: false, code: 'core.signature.kid-mismatch', reason: `signed by kid ${kid}, expected ${verifier.kid}` };
+    return {
+      valid: false,
+      code: 'core.signature.kid-mismatch',
+      reason: `signed by kid ${kid}, expected ${verifier.kid}`,
+    };
   }
   let sigBytes: Uint8Array;
   try {

@@ -1,5 +1,3 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import {
   concatBytes,
   equalBytes,
@@ -13,6 +11,8 @@ import {
   utf8,
 } from '@omt/core/bytes';
 import { isOmtError } from '@omt/core/errors';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 
 const code = (fn: () => unknown): string | undefined => {
   try {

@@ -1,6 +1,11 @@
 import { Kysely } from 'kysely';
 import { type DatabaseConfig, parseDatabaseConfig } from './database-config.js';
-import { type MigrationReport, type MigrationStatus, migrateDatabase, migrationStatus } from './migrate-database.js';
+import {
+  type MigrationReport,
+  type MigrationStatus,
+  migrateDatabase,
+  migrationStatus,
+} from './migrate-database.js';
 import { type OpenedDialect, openPglite } from './open-pglite.js';
 import { openPostgres } from './open-postgres.js';
 import type { OmtSchema } from './schema.js';

@@ -48,9 +48,13 @@ export async function migrationStatus(db: Kysely<unknown>, schema: string): Prom
     const migrations = all.map((m) => ({ name: m.name, appliedAt: m.executedAt?.toISOString() ?? null }));
     return { migrations, pending: migrations.filter((m) => m.appliedAt === null).map((m) => m.name) };
   } catch (error) {
-    throw new OmtError('adapters.sql.query-failed', `cannot read the migration state: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new OmtError(
+      'adapters.sql.query-failed',
+      `cannot read the migration state: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

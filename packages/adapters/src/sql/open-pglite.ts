@@ -31,7 +31,8 @@ export async function openPglite(config: PgliteDatabaseConfig): Promise<OpenedDi
   let pglite: import('@electric-sql/pglite').PGlite | undefined;
   try {
     // PGlite creates the data directory itself but not its parents (e.g. a fresh $OMT_HOME).
-    if (config.dataDir !== undefined) await mkdir(dirname(resolve(config.dataDir)), { recursive: true, mode: 0o700 });
+    if (config.dataDir !== undefined)
+      await mkdir(dirname(resolve(config.dataDir)), { recursive: true, mode: 0o700 });
     const { PGlite } = await import('@electric-sql/pglite');
     // int8 as a decimal string, like pg does, so both backends return identical rows.
     const options = { parsers: { [INT8_OID]: (value: string): string => value } };

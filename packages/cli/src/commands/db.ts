@@ -27,7 +27,8 @@ export async function runDb(ctx: CliContext, argv: string[]): Promise<CommandRes
     ctx.stdout(dbHelp);
     return { exitCode: sub === undefined ? 2 : 0 };
   }
-  if (sub !== 'migrate' && sub !== 'status') throw new UsageError(`unknown db command: ${sub} (try: omt db --help)`);
+  if (sub !== 'migrate' && sub !== 'status')
+    throw new UsageError(`unknown db command: ${sub} (try: omt db --help)`);
   const args = parseCommandArgs(rest, {}, 0);
   if (args.values.help) {
     ctx.stdout(dbHelp);
@@ -48,9 +49,12 @@ export async function runDb(ctx: CliContext, argv: string[]): Promise<CommandRes
     if (args.values.json) printJson(ctx, out);
     else {
       ctx.stdout(`database: ${out.database} (${out.location})\n`);
-      for (const m of status.migrations) ctx.stdout(`  ${m.appliedAt ? `✓ ${m.name}  applied ${m.appliedAt}` : `· ${m.name}  pending`}\n`);
+      for (const m of status.migrations)
+        ctx.stdout(`  ${m.appliedAt ? `✓ ${m.name}  applied ${m.appliedAt}` : `· ${m.name}  pending`}\n`);
       if (applied !== undefined) {
-        ctx.stdout(applied.length ? `applied now: ${applied.join(', ')}\n` : 'up to date: nothing to apply\n');
+        ctx.stdout(
+          applied.length ? `applied now: ${applied.join(', ')}\n` : 'up to date: nothing to apply\n',
+        );
       }
     }
   } finally {

@@ -35,7 +35,12 @@ function suiteOption(args: { values: Record<string, unknown> }): SuiteId | undef
 export async function runSignJson(ctx: CliContext, argv: string[]): Promise<CommandResult> {
   const args = parseCommandArgs(
     argv,
-    { key: { type: 'string' }, alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string', short: 'o' } },
+    {
+      key: { type: 'string' },
+      alg: { type: 'string' },
+      kid: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+    },
     1,
   );
   if (args.values.help) {
@@ -47,7 +52,10 @@ export async function runSignJson(ctx: CliContext, argv: string[]): Promise<Comm
   const alg = suiteOption(args);
   const key = importPem(await readTextFile(ctx, keyFile), alg === undefined ? {} : { suite: alg });
   if (key.secretKey === undefined) {
-    throw new OmtError('cli.key.not-private', `${keyFile} holds no private key: sign-json needs a private key`);
+    throw new OmtError(
+      'cli.key.not-private',
+      `${keyFile} holds no private key: sign-json needs a private key`,
+    );
   }
   const document = parseJson(await readTextFile(ctx, docFile));
   const kid = typeof args.values.kid === 'string' ? args.values.kid : keyId(key);

@@ -99,7 +99,9 @@ async function generate(ctx: CliContext, argv: string[]): Promise<CommandResult>
       exclusive,
       secret: true,
     }),
-    publicPem: await writeOutputFile(ctx, path.join(outDir, 'public.pem'), exportPublicPem(key), { exclusive }),
+    publicPem: await writeOutputFile(ctx, path.join(outDir, 'public.pem'), exportPublicPem(key), {
+      exclusive,
+    }),
     privateJwk: await writeOutputFile(
       ctx,
       path.join(outDir, 'private.jwk.json'),
@@ -116,7 +118,11 @@ async function generate(ctx: CliContext, argv: string[]): Promise<CommandResult>
   if (args.values.json) {
     printJson(ctx, { alg, kid, publicKey: toHex(pair.publicKey), files });
   } else {
-    ctx.stdout(`generated ${alg} key pair, kid ${kid}\n${Object.values(files).map((f) => `  ${f}\n`).join('')}`);
+    ctx.stdout(
+      `generated ${alg} key pair, kid ${kid}\n${Object.values(files)
+        .map((f) => `  ${f}\n`)
+        .join('')}`,
+    );
   }
   return { exitCode: 0 };
 }

@@ -108,7 +108,12 @@ export interface SignatureSuite {
   /** Derives the raw public key from a raw secret key. */
   publicKeyFromSecret(secretKey: Uint8Array): Promise<Uint8Array>;
   sign(secretKey: Uint8Array, message: Uint8Array, options?: SignOptions): Promise<Uint8Array>;
-  verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, options?: VerifyOptions): Promise<boolean>;
+  verify(
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+    options?: VerifyOptions,
+  ): Promise<boolean>;
   /** Whether a native implementation (WebCrypto / node:crypto) is used under 'auto' in this runtime. */
   nativeAvailable(): Promise<boolean>;
 }
