@@ -125,7 +125,12 @@ for (const id of [
   'ML-DSA-65+ES256',
   'ML-DSA-87+ES384',
 ] as SuiteId[]) {
-  await benchNoPeer(id);
+  // ML-DSA has a native WebCrypto path on Node ≥ 24.7: compare against it where it exists.
+  if (id.startsWith('ML-DSA') && !id.includes('+') && (await getSuite(id).nativeAvailable())) {
+    await benchPortableVsNative(id);
+  } else {
+    await benchNoPeer(id);
+  }
 }
 await benchNoPeer('SLH-DSA-SHA2-128f', 300, 2);
 await benchNoPeer('SLH-DSA-SHAKE-128f', 300, 2);
@@ -133,4 +138,6 @@ await benchNoPeer('SLH-DSA-SHA2-128s', 1, 1);
 await benchRsaVerify('PS256');
 await benchRsaVerify('RS256');
 console.log(`suites bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-writeResults('suites', results);
+// Under Node ≥ 24.7 (npm run bench:node24) ML-DSA has a native WebCrypto peer: keep those figures apart.
+const major = Number(process.versions.node.split('.')[0]);
+writeResults(major >= 24 ? `suites-node${major}` : 'suites', results);
