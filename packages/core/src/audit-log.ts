@@ -40,7 +40,7 @@
  * `.log-mismatch`, `.head-malformed`, `.head-mismatch`, `.signature-invalid`; `.inclusion-invalid` from
  * {@link verifyAuditInclusion}) with the seq concerned.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { equalBytes, fromBase64Url, isBytes, toBase64Url, utf8 } from './bytes.js';
 import { OmtError } from './errors.js';
 import { parseInput } from './input.js';
@@ -190,61 +190,61 @@ const SECRET_NAME_RE =
 /** Upper bound on the canonical size of `details` (entries are meant to be small). */
 const MAX_DETAILS_CHARS = 64 * 1024;
 
-const logSchema = z.string().regex(LOG_RE, 'log name: [a-z0-9][a-z0-9._-]{0,127}');
-const actorSchema = z.string().min(1).max(256).regex(NO_CONTROL_RE, 'no control characters');
-const actionSchema = z.string().max(128).regex(ACTION_RE, 'dotted lower-case action, e.g. kms.key.unseal');
-const subjectSchema = z.string().min(1).max(1024).regex(NO_CONTROL_RE, 'no control characters');
+const logSchema = z.string().check(z.regex(LOG_RE, 'log name: [a-z0-9][a-z0-9._-]{0,127}'));
+const actorSchema = z
+  .string()
+  .check(z.minLength(1), z.maxLength(256), z.regex(NO_CONTROL_RE, 'no control characters'));
+const actionSchema = z
+  .string()
+  .check(z.maxLength(128), z.regex(ACTION_RE, 'dotted lower-case action, e.g. kms.key.unseal'));
+const subjectSchema = z
+  .string()
+  .check(z.minLength(1), z.maxLength(1024), z.regex(NO_CONTROL_RE, 'no control characters'));
 const outcomeSchema = z.enum(['allow', 'deny', 'success', 'failure']);
 const detailsSchema = z.record(z.string(), z.unknown());
 
-const eventSchema = z
-  .object({
-    actor: actorSchema,
-    action: actionSchema,
-    subject: subjectSchema.optional(),
-    outcome: outcomeSchema,
-    details: detailsSchema.optional(),
-  })
-  .strict();
+const eventSchema = z.strictObject({
+  actor: actorSchema,
+  action: actionSchema,
+  subject: z.optional(subjectSchema),
+  outcome: outcomeSchema,
+  details: z.optional(detailsSchema),
+});
 
-const entrySchema = z
-  .object({
-    v: z.literal(1),
-    log: logSchema,
-    seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    time: z.string().regex(TIME_RE),
-    actor: actorSchema,
-    action: actionSchema,
-    subject: subjectSchema.optional(),
-    outcome: outcomeSchema,
-    details: detailsSchema.optional(),
-    prev: z.string().regex(HASH_RE),
-  })
-  .strict();
+const entrySchema = z.strictObject({
+  v: z.literal(1),
+  log: logSchema,
+  seq: z.int().check(z.gte(0)),
+  time: z.string().check(z.regex(TIME_RE)),
+  actor: actorSchema,
+  action: actionSchema,
+  subject: z.optional(subjectSchema),
+  outcome: outcomeSchema,
+  details: z.optional(detailsSchema),
+  prev: z.string().check(z.regex(HASH_RE)),
+});
 
-const sigSchema = z
-  .object({ alg: z.string().min(1).max(64), kid: z.string().max(512), sig: z.string().min(1) })
-  .strict();
+const sigSchema = z.strictObject({
+  alg: z.string().check(z.minLength(1), z.maxLength(64)),
+  kid: z.string().check(z.maxLength(512)),
+  sig: z.string().check(z.minLength(1)),
+});
 
-const headSchema = z
-  .object({
-    v: z.literal(1),
-    log: logSchema,
-    size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-    head: z.string().regex(HASH_RE),
-    root: z.string().regex(HASH_RE),
-    time: z.string().regex(TIME_RE),
-    sig: sigSchema,
-  })
-  .strict();
+const headSchema = z.strictObject({
+  v: z.literal(1),
+  log: logSchema,
+  size: z.int().check(z.gte(0)),
+  head: z.string().check(z.regex(HASH_RE)),
+  root: z.string().check(z.regex(HASH_RE)),
+  time: z.string().check(z.regex(TIME_RE)),
+  sig: sigSchema,
+});
 
-const optionsSchema = z
-  .object({
-    log: logSchema,
-    clock: z.custom<Clock>((v) => typeof v === 'function', 'clock must be a function').optional(),
-    maxRetries: z.number().int().min(0).max(100_000).optional(),
-  })
-  .strict();
+const optionsSchema = z.strictObject({
+  log: logSchema,
+  clock: z.optional(z.custom<Clock>((v) => typeof v === 'function', 'clock must be a function')),
+  maxRetries: z.optional(z.int().check(z.gte(0), z.lte(100_000))),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Entries
@@ -483,7 +483,12 @@ export class AuditLog {
 
   /** Appends several events atomically (all or none) as consecutive entries. */
   async appendBatch(events: readonly AuditEvent[]): Promise<AppendedAuditEntry[]> {
-    const parsed = parseInput(z.array(eventSchema).max(10_000), events, 'core.audit.invalid', 'audit events');
+    const parsed = parseInput(
+      z.array(eventSchema).check(z.maxLength(10_000)),
+      events,
+      'core.audit.invalid',
+      'audit events',
+    );
     const checked = parsed.map((e) => ({
       ...e,
       details: e.details === undefined ? undefined : checkDetails(e.details),
@@ -894,15 +899,13 @@ export function auditInclusionProof(
   };
 }
 
-const inclusionProofSchema = z
-  .object({
-    log: z.string(),
-    seq: z.number().int().min(0),
-    size: z.number().int().min(0),
-    leafHash: z.string(),
-    proof: z.array(z.string()).max(64),
-  })
-  .strict();
+const inclusionProofSchema = z.strictObject({
+  log: z.string(),
+  seq: z.int().check(z.gte(0)),
+  size: z.int().check(z.gte(0)),
+  leafHash: z.string(),
+  proof: z.array(z.string()).check(z.maxLength(64)),
+});
 
 /**
  * Verifies that an entry is included in the log a (signed) head commits to. Returns

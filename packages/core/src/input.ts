@@ -1,8 +1,9 @@
-import type { z } from 'zod';
+import { type $ZodType, type output, safeParse } from 'zod/v4/core';
 import { OmtError } from './errors.js';
 
 /**
- * Parses outside input with a zod schema (ARCHITECTURE rule 4). On failure throws
+ * Parses outside input with a zod schema (ARCHITECTURE rule 4). Any zod 4 schema works —
+ * the browser-safe packages build theirs with `zod/mini`, which keeps bundles small. On failure throws
  * `OmtError` with `code` (default `core.input.invalid`) and a message naming every
  * offending path, so callers see what was wrong without a stack dive.
  *
@@ -11,13 +12,13 @@ import { OmtError } from './errors.js';
  * const opts = parseInput(SignOptionsSchema, untrusted, 'core.input.invalid');
  * ```
  */
-export function parseInput<S extends z.ZodType>(
+export function parseInput<S extends $ZodType>(
   schema: S,
   value: unknown,
   code = 'core.input.invalid',
   what = 'input',
-): z.output<S> {
-  const r = schema.safeParse(value);
+): output<S> {
+  const r = safeParse(schema, value);
   if (r.success) return r.data;
   const issues = r.error.issues
     .slice(0, 5)

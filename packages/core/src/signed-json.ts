@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { fromBase64Url, toBase64Url } from './bytes.js';
 import { OmtError } from './errors.js';
 import { parseInput } from './input.js';
@@ -42,9 +42,11 @@ export type JsonVerifyResult =
   | { readonly valid: false; readonly code: string; readonly reason: string };
 
 const documentSchema = z.record(z.string(), z.unknown());
-const signatureSchema = z
-  .object({ alg: z.string().min(1), kid: z.string(), sig: z.string().min(1) })
-  .strict();
+const signatureSchema = z.strictObject({
+  alg: z.string().check(z.minLength(1)),
+  kid: z.string(),
+  sig: z.string().check(z.minLength(1)),
+});
 
 /** The exact bytes that are signed for `document` (its JCS form without `signature`). */
 export function jsonSigningInput(document: Record<string, unknown>): Uint8Array {

@@ -1,5 +1,5 @@
 import { sha256 } from '@noble/hashes/sha2.js';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { concatBytes, fromBase64Url, toBase64Url, utf8 } from '../bytes.js';
 import { OmtError } from '../errors.js';
 import { parseInput } from '../input.js';
@@ -47,18 +47,17 @@ export interface ImportJwkOptions {
 
 const b64u = z
   .string()
-  .max(32768)
-  .regex(/^[A-Za-z0-9_-]+$/, 'must be base64url without padding');
+  .check(z.maxLength(32768), z.regex(/^[A-Za-z0-9_-]+$/, 'must be base64url without padding'));
 const common = {
-  kid: z.string().max(1024).optional(),
-  alg: z.string().max(64).optional(),
-  use: z.string().optional(),
+  kid: z.optional(z.string().check(z.maxLength(1024))),
+  alg: z.optional(z.string().check(z.maxLength(64))),
+  use: z.optional(z.string()),
 };
 const OkpSchema = z.looseObject({
   kty: z.literal('OKP'),
   crv: z.enum(['Ed25519', 'Ed448']),
   x: b64u,
-  d: b64u.optional(),
+  d: z.optional(b64u),
   ...common,
 });
 const EcSchema = z.looseObject({
@@ -66,15 +65,15 @@ const EcSchema = z.looseObject({
   crv: z.enum(['P-256', 'P-384', 'P-521', 'secp256k1']),
   x: b64u,
   y: b64u,
-  d: b64u.optional(),
+  d: z.optional(b64u),
   ...common,
 });
 const RsaSchema = z.looseObject({ kty: z.literal('RSA'), n: b64u, e: b64u, ...common });
 const AkpSchema = z.looseObject({
   kty: z.literal('AKP'),
-  alg: z.string().max(64),
+  alg: z.string().check(z.maxLength(64)),
   pub: b64u,
-  priv: b64u.optional(),
+  priv: z.optional(b64u),
   kid: common.kid,
 });
 const JwkSchema = z.discriminatedUnion('kty', [OkpSchema, EcSchema, RsaSchema, AkpSchema]);
