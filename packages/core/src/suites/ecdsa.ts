@@ -19,7 +19,7 @@ import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { concatBytes, isBytes } from '../bytes.js';
-import { wrapErrors, wrapErrorsAsync } from '../errors.js';
+import { wrapErrors } from '../errors.js';
 import {
   choosePath,
   drawRandom,
@@ -30,7 +30,14 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
-import { detectOnce, getSubtle, jwkBytes, ownBuffer } from './_webcrypto.js';
+import {
+  detectOnce,
+  jwkBytes,
+  ownBuffer,
+  portableVerify,
+  webcryptoSign,
+  webcryptoVerify,
+} from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
 type EcId = 'ES256' | 'ES384' | 'ES512' | 'ES256K';
@@ -136,27 +143,18 @@ function makeEcSuite(p: EcParams): SignatureSuite {
       const msg = requireMessage(id, message);
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
       if (path === 'native' && wc !== undefined) {
-        const subtle = getSubtle() as SubtleCrypto;
-        const sig = await wrapErrorsAsync(
-          'core.key.malformed',
-          `${id}: native signing rejected the secret key`,
-          async () => {
-            const key = await signKeys.get(sk, () => {
-              const pub = curve.getPublicKey(sk, false);
-              const jwk: JsonWebKey = {
-                kty: 'EC',
-                crv: wc.namedCurve,
-                x: jwkBytes(pub.subarray(1, 1 + scalarLen)),
-                y: jwkBytes(pub.subarray(1 + scalarLen)),
-                d: jwkBytes(sk),
-              };
-              return subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: wc.namedCurve }, false, [
-                'sign',
-              ]);
-            });
-            return new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: wc.hash }, key, ownBuffer(msg)));
-          },
-        );
+        const importSk = (subtle: SubtleCrypto): Promise<CryptoKey> => {
+          const pub = curve.getPublicKey(sk, false);
+          const jwk: JsonWebKey = {
+            kty: 'EC',
+            crv: wc.namedCurve,
+            x: jwkBytes(pub.subarray(1, 1 + scalarLen)),
+            y: jwkBytes(pub.subarray(1 + scalarLen)),
+            d: jwkBytes(sk),
+          };
+          return subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: wc.namedCurve }, false, ['sign']);
+        };
+        const sig = await webcryptoSign(id, signKeys, sk, importSk, { name: 'ECDSA', hash: wc.hash }, msg);
         return normalizeLowS(curve, sig);
       }
       // RFC 6979 deterministic nonce hedged with fresh entropy (RFC 6979 §3.6).
@@ -173,28 +171,14 @@ function makeEcSuite(p: EcParams): SignatureSuite {
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
       if (!isBytes(signature) || signature.length !== sigLen) return false;
       if (path === 'native' && wc !== undefined) {
-        const subtle = getSubtle() as SubtleCrypto;
-        try {
-          const key = await verifyKeys.get(pk, () =>
-            subtle.importKey('raw', ownBuffer(pk), { name: 'ECDSA', namedCurve: wc.namedCurve }, false, [
-              'verify',
-            ]),
-          );
-          return await subtle.verify(
-            { name: 'ECDSA', hash: wc.hash },
-            key,
-            ownBuffer(signature),
-            ownBuffer(msg),
-          );
-        } catch {
-          return false;
-        }
+        const importPk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
+          subtle.importKey('raw', ownBuffer(pk), { name: 'ECDSA', namedCurve: wc.namedCurve }, false, [
+            'verify',
+          ]);
+        return webcryptoVerify(verifyKeys, pk, importPk, { name: 'ECDSA', hash: wc.hash }, signature, msg);
       }
-      try {
-        return curve.verify(signature, msg, pk, { lowS: false });
-      } catch {
-        return false;
-      }
+      // COSE/JOSE ECDSA signatures may be high-S (RFC 9053 does not forbid it): accept them.
+      return portableVerify(() => curve.verify(signature, msg, pk, { lowS: false }));
     },
     nativeAvailable,
   };

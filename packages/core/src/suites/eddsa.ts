@@ -9,7 +9,7 @@
 import { ed448 } from '@noble/curves/ed448.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, fromHex, isBytes } from '../bytes.js';
-import { wrapErrors, wrapErrorsAsync } from '../errors.js';
+import { wrapErrors } from '../errors.js';
 import {
   choosePath,
   keyMalformed,
@@ -19,7 +19,7 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
-import { detectOnce, getSubtle, ownBuffer } from './_webcrypto.js';
+import { detectOnce, ownBuffer, portableVerify, webcryptoSign, webcryptoVerify } from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
 type EdCurve = typeof ed25519 | typeof ed448;
@@ -91,23 +91,15 @@ function makeEdSuite(
       const msg = requireMessage(id, message);
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
       if (path === 'native') {
-        const subtle = getSubtle() as SubtleCrypto;
-        return wrapErrorsAsync(
-          'core.key.malformed',
-          `${id}: native signing rejected the secret key`,
-          async () => {
-            const key = await signKeys.get(sk, () =>
-              subtle.importKey(
-                'pkcs8',
-                ownBuffer(concatBytes(ED25519_PKCS8_PREFIX, sk)),
-                { name: 'Ed25519' },
-                false,
-                ['sign'],
-              ),
-            );
-            return new Uint8Array(await subtle.sign({ name: 'Ed25519' }, key, ownBuffer(msg)));
-          },
-        );
+        const importSk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
+          subtle.importKey(
+            'pkcs8',
+            ownBuffer(concatBytes(ED25519_PKCS8_PREFIX, sk)),
+            { name: 'Ed25519' },
+            false,
+            ['sign'],
+          );
+        return webcryptoSign(id, signKeys, sk, importSk, { name: 'Ed25519' }, msg);
       }
       return curve.sign(msg, sk); // RFC 8032 signing is deterministic; no randomness used
     },
@@ -122,21 +114,12 @@ function makeEdSuite(
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
       if (!isBytes(signature) || signature.length !== sigSize) return false;
       if (path === 'native') {
-        const subtle = getSubtle() as SubtleCrypto;
-        try {
-          const key = await verifyKeys.get(pk, () =>
-            subtle.importKey('raw', ownBuffer(pk), { name: 'Ed25519' }, false, ['verify']),
-          );
-          return await subtle.verify({ name: 'Ed25519' }, key, ownBuffer(signature), ownBuffer(msg));
-        } catch {
-          return false;
-        }
+        const importPk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
+          subtle.importKey('raw', ownBuffer(pk), { name: 'Ed25519' }, false, ['verify']);
+        return webcryptoVerify(verifyKeys, pk, importPk, { name: 'Ed25519' }, signature, msg);
       }
-      try {
-        return curve.verify(signature, msg, pk, { zip215: false });
-      } catch {
-        return false;
-      }
+      // zip215: false = RFC 8032 strict verification (rejects non-canonical encodings).
+      return portableVerify(() => curve.verify(signature, msg, pk, { zip215: false }));
     },
     nativeAvailable,
   };

@@ -14,7 +14,7 @@
  */
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { isBytes } from '../bytes.js';
-import { wrapErrors, wrapErrorsAsync } from '../errors.js';
+import { wrapErrors } from '../errors.js';
 import {
   choosePath,
   drawRandom,
@@ -24,7 +24,7 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
-import { detectOnce, getSubtle, ownBuffer } from './_webcrypto.js';
+import { detectOnce, ownBuffer, portableVerify, webcryptoSign, webcryptoVerify } from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
 type MlDsaId = 'ML-DSA-44' | 'ML-DSA-65' | 'ML-DSA-87';
@@ -99,17 +99,9 @@ function makeMlDsaSuite(
       // The native import takes the seed form only; an expanded key stays on the portable path.
       const path = await choosePath(id, impl, nativeAvailable);
       if (path === 'native' && sk.length === SEED_SIZE && options?.random === undefined) {
-        const subtle = getSubtle() as SubtleCrypto;
-        return wrapErrorsAsync(
-          'core.key.malformed',
-          `${id}: native signing rejected the secret key`,
-          async () => {
-            const key = await signKeys.get(sk, () =>
-              importLoose(subtle)('raw-seed', ownBuffer(sk), { name: id }, false, ['sign']),
-            );
-            return new Uint8Array(await subtle.sign({ name: id }, key, ownBuffer(msg)));
-          },
-        );
+        const importSk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
+          importLoose(subtle)('raw-seed', ownBuffer(sk), { name: id }, false, ['sign']);
+        return webcryptoSign(id, signKeys, sk, importSk, { name: id }, msg);
       }
       const rnd = drawRandom(options?.random, 32); // FIPS 204 §3.4 hedged: rnd ← B^32
       return noble.sign(msg, expand(sk).secretKey, { extraEntropy: rnd });
@@ -125,21 +117,11 @@ function makeMlDsaSuite(
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
       if (!isBytes(signature) || signature.length !== sigLen) return false;
       if (path === 'native') {
-        const subtle = getSubtle() as SubtleCrypto;
-        try {
-          const key = await verifyKeys.get(pk, () =>
-            importLoose(subtle)('raw-public', ownBuffer(pk), { name: id }, false, ['verify']),
-          );
-          return await subtle.verify({ name: id }, key, ownBuffer(signature), ownBuffer(msg));
-        } catch {
-          return false;
-        }
+        const importPk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
+          importLoose(subtle)('raw-public', ownBuffer(pk), { name: id }, false, ['verify']);
+        return webcryptoVerify(verifyKeys, pk, importPk, { name: id }, signature, msg);
       }
-      try {
-        return noble.verify(signature, msg, pk);
-      } catch {
-        return false;
-      }
+      return portableVerify(() => noble.verify(signature, msg, pk));
     },
     nativeAvailable,
   };
