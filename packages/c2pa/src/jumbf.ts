@@ -66,11 +66,39 @@ export type JumbfBox = JumbfSuperBox | JumbfContentBox;
 
 // ISO/IEC 19566-5 §A.3: C2PA (and the JUMBF content types) use a 4-character code followed by
 // this fixed suffix as the type UUID (e.g. `c2pa` → 63327061-0011-0010-8000-00AA00389B71).
-const UUID_SUFFIX = /* @__PURE__ */ Uint8Array.of(0x00, 0x11, 0x00, 0x10, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71);
+const UUID_SUFFIX = /* @__PURE__ */ Uint8Array.of(
+  0x00,
+  0x11,
+  0x00,
+  0x10,
+  0x80,
+  0x00,
+  0x00,
+  0xaa,
+  0x00,
+  0x38,
+  0x9b,
+  0x71,
+);
 
 /** The embedded-file content type UUID (ISO/IEC 19566-5 §B.5): `bfdb` + `bidb` boxes. */
 export const EMBEDDED_FILE_UUID: Uint8Array = /* @__PURE__ */ Uint8Array.of(
-  0x40, 0xcb, 0x0c, 0x32, 0xbb, 0x8a, 0x48, 0x9d, 0xa7, 0x0b, 0x2a, 0xd6, 0xf4, 0x7f, 0x43, 0x69,
+  0x40,
+  0xcb,
+  0x0c,
+  0x32,
+  0xbb,
+  0x8a,
+  0x48,
+  0x9d,
+  0xa7,
+  0x0b,
+  0x2a,
+  0xd6,
+  0xf4,
+  0x7f,
+  0x43,
+  0x69,
 );
 
 const DEFAULT_MAX_DEPTH = 32;
@@ -95,7 +123,8 @@ function isFourCc(s: string): boolean {
  * ```
  */
 export function jumbfTypeUuid(fourCc: string): Uint8Array {
-  if (!isFourCc(fourCc)) throw new OmtError('core.input.invalid', 'a JUMBF type code has 4 printable ASCII characters');
+  if (!isFourCc(fourCc))
+    throw new OmtError('core.input.invalid', 'a JUMBF type code has 4 printable ASCII characters');
   const out = new Uint8Array(16);
   for (let i = 0; i < 4; i++) out[i] = fourCc.charCodeAt(i);
   out.set(UUID_SUFFIX, 4);
@@ -127,13 +156,24 @@ interface Header {
 }
 
 function readU32(b: Uint8Array, at: number): number {
-  return (((b[at] as number) << 24) | ((b[at + 1] as number) << 16) | ((b[at + 2] as number) << 8) | (b[at + 3] as number)) >>> 0;
+  return (
+    (((b[at] as number) << 24) |
+      ((b[at + 1] as number) << 16) |
+      ((b[at + 2] as number) << 8) |
+      (b[at + 3] as number)) >>>
+    0
+  );
 }
 
 function readHeader(b: Uint8Array, at: number, end: number): Header {
   if (end - at < 8) throw malformed('truncated box header', at);
   const lbox = readU32(b, at);
-  const type = String.fromCharCode(b[at + 4] as number, b[at + 5] as number, b[at + 6] as number, b[at + 7] as number);
+  const type = String.fromCharCode(
+    b[at + 4] as number,
+    b[at + 5] as number,
+    b[at + 6] as number,
+    b[at + 7] as number,
+  );
   if (!isFourCc(type)) throw malformed('box type is not 4 printable characters', at);
   let length: number;
   let headerLength: 8 | 16 = 8;
@@ -197,7 +237,15 @@ class Parser {
       children.push(child);
       pos += child.length;
     }
-    return { kind: 'super', type: 'jumb', offset: at, length: h.length, headerLength: h.headerLength, description, children };
+    return {
+      kind: 'super',
+      type: 'jumb',
+      offset: at,
+      length: h.length,
+      headerLength: h.headerLength,
+      description,
+      children,
+    };
   }
 
   description(at: number, h: Header): JumbfDescription {
@@ -219,7 +267,10 @@ class Parser {
       try {
         label = fromUtf8(b.subarray(pos, pos + nul));
       } catch (e) {
-        throw new OmtError(JUMBF_MALFORMED, `malformed JUMBF at offset ${pos}: label is not UTF-8`, { cause: e, details: { offset: pos } });
+        throw new OmtError(JUMBF_MALFORMED, `malformed JUMBF at offset ${pos}: label is not UTF-8`, {
+          cause: e,
+          details: { offset: pos },
+        });
       }
       pos += nul + 1;
     }
@@ -237,19 +288,39 @@ class Parser {
       const ph = readHeader(b, pos, end);
       if (ph.type === 'jumb') throw malformed('private box may not be a superbox', pos);
       this.count(pos);
-      privateBox = { kind: 'content', type: ph.type, offset: pos, length: ph.length, headerLength: ph.headerLength, payload: b.subarray(pos + ph.headerLength, pos + ph.length) };
+      privateBox = {
+        kind: 'content',
+        type: ph.type,
+        offset: pos,
+        length: ph.length,
+        headerLength: ph.headerLength,
+        payload: b.subarray(pos + ph.headerLength, pos + ph.length),
+      };
       pos += ph.length;
     }
     if (pos !== end) throw malformed('unexpected bytes after the description fields', pos);
-    return { type: 'jumd', offset: at, length: h.length, headerLength: h.headerLength, uuid, toggles, label, id, hash, privateBox };
+    return {
+      type: 'jumd',
+      offset: at,
+      length: h.length,
+      headerLength: h.headerLength,
+      uuid,
+      toggles,
+      label,
+      id,
+      hash,
+      privateBox,
+    };
   }
 }
 
 function limitsOf(limits: JumbfLimits | undefined): { maxDepth: number; maxBoxes: number } {
   const maxDepth = limits?.maxDepth ?? DEFAULT_MAX_DEPTH;
   const maxBoxes = limits?.maxBoxes ?? DEFAULT_MAX_BOXES;
-  if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 1000) throw new OmtError('core.input.invalid', 'maxDepth must be an integer in 1..1000');
-  if (!Number.isInteger(maxBoxes) || maxBoxes < 1) throw new OmtError('core.input.invalid', 'maxBoxes must be a positive integer');
+  if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth > 1000)
+    throw new OmtError('core.input.invalid', 'maxDepth must be an integer in 1..1000');
+  if (!Number.isInteger(maxBoxes) || maxBoxes < 1)
+    throw new OmtError('core.input.invalid', 'maxBoxes must be a positive integer');
   return { maxDepth, maxBoxes };
 }
 
@@ -262,7 +333,8 @@ function limitsOf(limits: JumbfLimits | undefined): { maxDepth: number; maxBoxes
  * ```
  */
 export function parseJumbfBoxes(bytes: Uint8Array, limits?: JumbfLimits): JumbfBox[] {
-  if (!(bytes instanceof Uint8Array)) throw new OmtError('core.input.invalid', 'JUMBF input must be a Uint8Array');
+  if (!(bytes instanceof Uint8Array))
+    throw new OmtError('core.input.invalid', 'JUMBF input must be a Uint8Array');
   const { maxDepth, maxBoxes } = limitsOf(limits);
   const p = new Parser(bytes, maxDepth, maxBoxes);
   const out: JumbfBox[] = [];
@@ -325,9 +397,17 @@ function needsLarge(payloadLength: number): boolean {
  * ```
  */
 export function jumbfContentBox(type: string, payload: Uint8Array): JumbfContentBox {
-  if (!isFourCc(type) || type === 'jumb') throw new OmtError('core.input.invalid', 'content box type must be 4 printable characters, not jumb');
+  if (!isFourCc(type) || type === 'jumb')
+    throw new OmtError('core.input.invalid', 'content box type must be 4 printable characters, not jumb');
   const large = needsLarge(payload.length);
-  return { kind: 'content', type, offset: 0, length: payload.length + (large ? 16 : 8), headerLength: large ? 16 : 8, payload };
+  return {
+    kind: 'content',
+    type,
+    offset: 0,
+    length: payload.length + (large ? 16 : 8),
+    headerLength: large ? 16 : 8,
+    payload,
+  };
 }
 
 /** Fields of a description box to build. */
@@ -373,22 +453,40 @@ function descriptionPayload(d: {
 export function jumbfSuperBox(init: JumbfDescriptionInit, children: readonly JumbfBox[]): JumbfSuperBox {
   const uuid = typeof init.type === 'string' ? jumbfTypeUuid(init.type) : init.type;
   if (uuid.length !== 16) throw new OmtError('core.input.invalid', 'a JUMBF type UUID has 16 bytes');
-  if (init.label !== undefined && init.label.includes('\0')) throw new OmtError('core.input.invalid', 'a JUMBF label cannot contain NUL');
-  if (init.id !== undefined && !(Number.isInteger(init.id) && init.id >= 0 && init.id <= 0xffff_ffff)) throw new OmtError('core.input.invalid', 'JUMBF id must be a u32');
-  if (init.hash !== undefined && init.hash.length !== 32) throw new OmtError('core.input.invalid', 'JUMBF description hash must be 32 bytes (SHA-256)');
+  if (init.label?.includes('\0'))
+    throw new OmtError('core.input.invalid', 'a JUMBF label cannot contain NUL');
+  if (init.id !== undefined && !(Number.isInteger(init.id) && init.id >= 0 && init.id <= 0xffff_ffff))
+    throw new OmtError('core.input.invalid', 'JUMBF id must be a u32');
+  if (init.hash !== undefined && init.hash.length !== 32)
+    throw new OmtError('core.input.invalid', 'JUMBF description hash must be 32 bytes (SHA-256)');
   const toggles =
     (init.requestable === false ? 0 : 0x01) |
     (init.label !== undefined ? 0x02 : 0) |
     (init.id !== undefined ? 0x04 : 0) |
     (init.hash !== undefined ? 0x08 : 0) |
     (init.privateBox !== undefined ? 0x10 : 0);
-  const fields = { uuid, toggles, label: init.label, id: init.id, hash: init.hash, privateBox: init.privateBox };
+  const fields = {
+    uuid,
+    toggles,
+    label: init.label,
+    id: init.id,
+    hash: init.hash,
+    privateBox: init.privateBox,
+  };
   const dLen = descriptionPayload(fields).length + 8;
   const description: JumbfDescription = { type: 'jumd', offset: 0, length: dLen, headerLength: 8, ...fields };
   let payloadLength = dLen;
   for (const c of children) payloadLength += c.length;
   const large = needsLarge(payloadLength);
-  return { kind: 'super', type: 'jumb', offset: 0, length: payloadLength + (large ? 16 : 8), headerLength: large ? 16 : 8, description, children: [...children] };
+  return {
+    kind: 'super',
+    type: 'jumb',
+    offset: 0,
+    length: payloadLength + (large ? 16 : 8),
+    headerLength: large ? 16 : 8,
+    description,
+    children: [...children],
+  };
 }
 
 function writeBox(box: JumbfBox, out: Uint8Array[]): void {

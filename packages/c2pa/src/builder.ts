@@ -1,0 +1,379 @@
+import { equalBytes, toHex } from '@omt/core/bytes';
+import type { CborValue } from '@omt/core/cbor';
+import { decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
+import { isOmtError, OmtError } from '@omt/core/errors';
+import { hash } from '@omt/core/hash';
+import { platformRandom, type RandomSource } from '@omt/core/random';
+import { type AssertionDraft, assertionBox } from './assertions/assertion.js';
+import { buildDataHashAssertion } from './assertions/hash-data.js';
+import { buildIngredientAssertion, type IngredientInput } from './assertions/ingredient.js';
+import { createAssetRegistry } from './asset.js';
+import type { AssetHandler, AssetHandlerRegistry, ByteRange } from './asset-handler.js';
+import { encodeClaimV2 } from './claim.js';
+import { hashWithExclusions } from './data-hash.js';
+import { verifyClaimAssertionUris } from './hashed-uri.js';
+import {
+  type JumbfBox,
+  type JumbfSuperBox,
+  jumbfContentBox,
+  jumbfSuperBox,
+  serializeJumbf,
+  superBoxContents,
+} from './jumbf.js';
+import { type HashedUri, type Manifest, parseManifestStore } from './manifest-store.js';
+import { isFailureCode, type ValidationStatus } from './status-codes.js';
+
+/**
+ * Builds, signs and embeds a C2PA manifest (claim v2) into an asset, or writes a sidecar store.
+ *
+ * Placeholder-then-patch (C2PA 2.x §18.5, §10.3.2): the store is built once with a zero data hash
+ * and a claim-signature box of reserved size, embedded to learn where it sits, the asset is hashed
+ * without that range, then the hash and signature are filled in. Sizes are fixed, so the final store
+ * occupies exactly the excluded bytes. The signature is produced by a callback so any signer (C2's
+ * COSE signers, an HSM, a remote service) plugs in; it must return a COSE_Sign1 over the claim
+ * bytes as detached payload (§13.2). A shorter signature is padded with an unprotected `pad`
+ * header, as c2pa-rs does.
+ */
+
+/** Signs the claim bytes; returns a COSE_Sign1 (detached payload = the claim bytes). */
+export type ClaimSigner = (claimBytes: Uint8Array) => Promise<Uint8Array>;
+
+/** An ingredient to record, optionally with its own manifest store (copied into ours). */
+export interface IngredientSpec {
+  readonly ingredient: Omit<IngredientInput, 'activeManifest' | 'claimSignature'>;
+  /** The ingredient's manifest store bytes (JUMBF), when it has one. */
+  readonly manifestStore?: Uint8Array;
+}
+
+/** Options of {@link signAsset}. */
+export interface SignAssetOptions {
+  readonly asset: Uint8Array;
+  /** MIME type of `asset` (selects the handler). */
+  readonly mime: string;
+  readonly signer: ClaimSigner;
+  /** Assertions (must include a `c2pa.actions.v2`, see `buildActionsAssertion`). */
+  readonly assertions: readonly AssertionDraft[];
+  readonly ingredients?: readonly IngredientSpec[];
+  readonly title?: string;
+  readonly claimGenerator?: { readonly name: string; readonly version?: string };
+  /** Default `urn:c2pa:<random uuid>`. */
+  readonly manifestLabel?: string;
+  /** Default `xmp:iid:<random uuid>`. */
+  readonly instanceId?: string;
+  /** Bytes reserved for the COSE signature; default: measured with one extra signing call + 100. */
+  readonly signatureReserveSize?: number;
+  /** Write a sidecar: the asset is left untouched and hashed whole. */
+  readonly sidecar?: boolean;
+  readonly registry?: AssetHandlerRegistry;
+  readonly random?: RandomSource;
+}
+
+/** Result of {@link signAsset}. */
+export interface SignedAsset {
+  /** The asset with the store embedded (the unchanged asset for a sidecar). */
+  readonly asset: Uint8Array;
+  /** The manifest store bytes (the sidecar `.c2pa` content). */
+  readonly store: Uint8Array;
+  readonly manifestLabel: string;
+  /** Data-hash exclusions (where the store sits; empty for a sidecar). */
+  readonly exclusions: readonly ByteRange[];
+}
+
+function uuidV4(random: RandomSource): string {
+  const b = random(16);
+  b[6] = ((b[6] as number) & 0x0f) | 0x40;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = toHex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Pads a COSE_Sign1 to exactly `size` bytes with an unprotected `pad` bstr. */
+export function padCoseSign1(cose: Uint8Array, size: number): Uint8Array {
+  if (cose.length === size) return cose;
+  const msg = decodeCoseSign1(cose);
+  const base = new Map(msg.unprotectedHeaders);
+  base.delete('pad');
+  const encode = (n: number): Uint8Array => {
+    const u = new Map(base);
+    if (n >= 0) u.set('pad', new Uint8Array(n));
+    return encodeCoseSign1({
+      protectedBytes: msg.protectedBytes,
+      unprotectedHeaders: u,
+      payload: msg.payload,
+      signature: msg.signature,
+      tagged: msg.tagged,
+    });
+  };
+  const bare = encode(-1);
+  if (bare.length === size) return bare;
+  const guess = size - bare.length - 6;
+  for (let n = Math.max(0, guess - 4); n <= guess + 6; n++) {
+    const out = encode(n);
+    if (out.length === size) return out;
+  }
+  throw new OmtError(
+    'c2pa.signature.too-large',
+    `the claim signature (${bare.length} bytes) does not fit the ${size} bytes reserved`,
+  );
+}
+
+interface Built {
+  store: Uint8Array;
+  claimBytes: Uint8Array;
+}
+
+interface Plan {
+  label: string;
+  carried: JumbfSuperBox[];
+  drafts: AssertionDraft[];
+  instanceId: string;
+  options: SignAssetOptions;
+}
+
+/**
+ * Links actions to ingredients (§18.15.4.6): a `c2pa.opened` without `parameters.ingredients`
+ * gets the parentOf ingredients, a `c2pa.placed` the componentOf ones, as hashed URIs.
+ */
+function linkActions(drafts: readonly AssertionDraft[]): AssertionDraft[] {
+  const refs = new Map<string, Map<string, CborValue>[]>();
+  for (const d of drafts) {
+    if (
+      d.kind !== 'cbor' ||
+      !/^c2pa\.ingredient(\.v[23])?(__\d+)?$/.test(d.label) ||
+      !(d.value instanceof Map)
+    )
+      continue;
+    const rel = String(d.value.get('relationship'));
+    const uri = new Map<string, CborValue>([
+      ['url', `self#jumbf=c2pa.assertions/${d.label}`],
+      ['hash', hash('SHA-256', superBoxContents(assertionBox(d)))],
+    ]);
+    refs.set(rel, [...(refs.get(rel) ?? []), uri]);
+  }
+  if (refs.size === 0) return [...drafts];
+  const forAction: Record<string, string> = { 'c2pa.opened': 'parentOf', 'c2pa.placed': 'componentOf' };
+  return drafts.map((d) => {
+    if (d.kind !== 'cbor' || !/^c2pa\.actions(\.v2)?$/.test(d.label) || !(d.value instanceof Map)) return d;
+    const actions = d.value.get('actions');
+    if (!Array.isArray(actions)) return d;
+    const linked = actions.map((a: CborValue) => {
+      if (!(a instanceof Map)) return a;
+      const rel = forAction[String(a.get('action'))];
+      const params = a.get('parameters');
+      const p = params instanceof Map ? new Map(params) : new Map<CborValue, CborValue>();
+      if (rel === undefined || p.has('ingredients') || !refs.has(rel)) return a;
+      p.set('ingredients', refs.get(rel) as CborValue[]);
+      return new Map(a).set('parameters', p);
+    });
+    return { ...d, value: new Map(d.value).set('actions', linked) };
+  });
+}
+
+function buildStore(
+  plan: Plan,
+  exclusions: readonly ByteRange[],
+  dataHash: Uint8Array,
+  signature: Uint8Array,
+): Built {
+  const drafts = [...plan.drafts, buildDataHashAssertion({ alg: 'sha256', hash: dataHash, exclusions })];
+  const boxes = drafts.map(assertionBox);
+  const created: HashedUri[] = boxes.map((b) => ({
+    url: `self#jumbf=c2pa.assertions/${b.description.label as string}`,
+    hash: hash('SHA-256', superBoxContents(b)),
+  }));
+  const claimBytes = encodeClaimV2({
+    instanceId: plan.instanceId,
+    claimGeneratorInfo: plan.options.claimGenerator ?? { name: 'OpenMediaTrust', version: '0.1.0' },
+    ...(plan.options.title !== undefined ? { title: plan.options.title } : {}),
+    createdAssertions: created,
+    alg: 'sha256',
+  });
+  const manifest = jumbfSuperBox({ type: 'c2ma', label: plan.label }, [
+    jumbfSuperBox({ type: 'c2as', label: 'c2pa.assertions' }, boxes),
+    jumbfSuperBox({ type: 'c2cl', label: 'c2pa.claim.v2' }, [jumbfContentBox('cbor', claimBytes)]),
+    jumbfSuperBox({ type: 'c2cs', label: 'c2pa.signature' }, [jumbfContentBox('cbor', signature)]),
+  ]);
+  const store = jumbfSuperBox({ type: 'c2pa', label: 'c2pa' }, [...plan.carried, manifest] as JumbfBox[]);
+  return { store: serializeJumbf(store), claimBytes };
+}
+
+function sameRanges(a: readonly ByteRange[], b: readonly ByteRange[]): boolean {
+  return a.length === b.length && a.every((r, i) => r.start === b[i]?.start && r.length === b[i]?.length);
+}
+
+/** Copies ingredient manifests and builds their ingredient assertions with hashed URIs (§18.7.3). */
+function planIngredients(specs: readonly IngredientSpec[]): {
+  carried: JumbfSuperBox[];
+  drafts: AssertionDraft[];
+} {
+  // c2pa.ingredient.v3 with activeManifest needs validationResults (§18.7.2). Without the
+  // caller's full results we record only what this library checked here: the hashed URIs.
+  const carried: JumbfSuperBox[] = [];
+  const seen = new Set<string>();
+  const drafts = specs.map((spec, i) => {
+    if (spec.manifestStore === undefined) return buildIngredientAssertion(spec.ingredient, i);
+    const store = parseManifestStore(spec.manifestStore);
+    for (const m of store.manifests) {
+      if (seen.has(m.label)) continue;
+      seen.add(m.label);
+      carried.push(m.box);
+    }
+    const active: Manifest = store.activeManifest;
+    const checked = verifyClaimAssertionUris(store, active);
+    const statusMap = (st: ValidationStatus): Map<string, CborValue> => {
+      const m = new Map<string, CborValue>([['code', st.code]]);
+      if (st.url !== undefined) m.set('url', st.url);
+      if (st.explanation !== undefined) m.set('explanation', st.explanation);
+      return m;
+    };
+    const validationResults =
+      spec.ingredient.validationResults ??
+      new Map<string, CborValue>([
+        [
+          'activeManifest',
+          new Map<string, CborValue>([
+            ['success', checked.filter((st) => !isFailureCode(st.code)).map(statusMap)],
+            ['informational', []],
+            ['failure', checked.filter((st) => isFailureCode(st.code)).map(statusMap)],
+          ]),
+        ],
+      ]);
+    const sigBox = active.box.children.find(
+      (c): c is JumbfSuperBox => c.kind === 'super' && c.description.label === 'c2pa.signature',
+    );
+    return buildIngredientAssertion(
+      {
+        ...spec.ingredient,
+        validationResults,
+        activeManifest: {
+          url: `self#jumbf=/c2pa/${active.label}`,
+          hash: hash('SHA-256', superBoxContents(active.box)),
+        },
+        ...(sigBox
+          ? {
+              claimSignature: {
+                url: `self#jumbf=/c2pa/${active.label}/c2pa.signature`,
+                hash: hash('SHA-256', superBoxContents(sigBox)),
+              },
+            }
+          : {}),
+      },
+      i,
+    );
+  });
+  return { carried, drafts };
+}
+
+function embed(
+  handler: AssetHandler,
+  options: SignAssetOptions,
+  clean: Uint8Array,
+  store: Uint8Array,
+): { asset: Uint8Array; ranges: readonly ByteRange[] } {
+  if (options.sidecar === true) return { asset: clean, ranges: [] };
+  return handler.embedManifestStore(clean, store);
+}
+
+/**
+ * Builds a v2 manifest, signs its claim with `signer`, and embeds the store (or returns it as a
+ * sidecar). Throws `core.input.invalid` on bad options, `c2pa.asset.*` for a broken asset,
+ * `c2pa.signature.too-large` when the signature outgrows its reservation, and
+ * `c2pa.builder.unstable` if the layout never settles (not expected).
+ *
+ * @example
+ * ```ts
+ * const signed = await signAsset({
+ *   asset: jpeg, mime: 'image/jpeg',
+ *   assertions: [buildActionsAssertion({ actions: [{ action: 'c2pa.created', digitalSourceType: DIGITAL_SOURCE_TYPE.digitalCapture }] })],
+ *   signer: (claim) => signCoseSign1({ signer, payload: claim, detached: true, x5chain }),
+ * });
+ * ```
+ */
+export async function signAsset(options: SignAssetOptions): Promise<SignedAsset> {
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    !(options.asset instanceof Uint8Array) ||
+    typeof options.signer !== 'function'
+  ) {
+    throw new OmtError(
+      'core.input.invalid',
+      'signAsset needs asset (Uint8Array), mime and signer (function)',
+    );
+  }
+  if (
+    !Array.isArray(options.assertions) ||
+    !options.assertions.some((a) => /^c2pa\.actions(\.v2)?$/.test(a.label))
+  ) {
+    throw new OmtError(
+      'core.input.invalid',
+      'a v2 manifest needs a c2pa.actions.v2 assertion (C2PA 2.x §18.15)',
+    );
+  }
+  const labels = options.assertions.map((a) => a.label);
+  if (new Set(labels).size !== labels.length || labels.includes('c2pa.hash.data')) {
+    throw new OmtError(
+      'core.input.invalid',
+      'assertion labels must be unique and c2pa.hash.data is added by the builder',
+    );
+  }
+  const random = options.random ?? platformRandom;
+  const handler = (options.registry ?? createAssetRegistry()).forMime(options.mime);
+  const clean = options.sidecar === true ? options.asset : handler.removeManifestStore(options.asset);
+  const ing = planIngredients(options.ingredients ?? []);
+  const plan: Plan = {
+    label: options.manifestLabel ?? `urn:c2pa:${uuidV4(random)}`,
+    carried: ing.carried,
+    drafts: linkActions([...ing.drafts, ...options.assertions]),
+    instanceId: options.instanceId ?? `xmp:iid:${uuidV4(random)}`,
+    options,
+  };
+  const zeroHash = new Uint8Array(32);
+
+  // 1. Reserve the signature size.
+  let reserve = options.signatureReserveSize;
+  if (reserve === undefined) {
+    const probe = buildStore(plan, [{ start: 0, length: 0 }], zeroHash, new Uint8Array(0));
+    reserve = (await callSigner(options.signer, probe.claimBytes)).length + 100;
+  }
+  if (!Number.isSafeInteger(reserve) || reserve < 64 || reserve > 16 << 20) {
+    throw new OmtError('core.input.invalid', 'signatureReserveSize must be an integer in 64..16 MiB');
+  }
+  const placeholderSig = new Uint8Array(reserve);
+
+  // 2. Settle the layout: the exclusion values are inside the store, so iterate to a fixed point.
+  let ranges: readonly ByteRange[] = options.sidecar === true ? [] : [{ start: 0, length: 0 }];
+  let placed: { asset: Uint8Array; ranges: readonly ByteRange[] } | undefined;
+  for (let i = 0; i < 8 && placed === undefined; i++) {
+    const draft = buildStore(plan, ranges, zeroHash, placeholderSig);
+    const out = embed(handler, options, clean, draft.store);
+    if (sameRanges(out.ranges, ranges)) placed = out;
+    else ranges = out.ranges;
+  }
+  if (placed === undefined) throw new OmtError('c2pa.builder.unstable', 'the manifest layout did not settle');
+
+  // 3. Hash the asset without the store's bytes, then fill in the hash and the signature.
+  const digest = await hashWithExclusions('SHA-256', placed.asset, ranges);
+  const unsigned = buildStore(plan, ranges, digest, placeholderSig);
+  const cose = padCoseSign1(await callSigner(options.signer, unsigned.claimBytes), reserve);
+  const final = buildStore(plan, ranges, digest, cose);
+  if (final.store.length !== unsigned.store.length || !equalBytes(final.claimBytes, unsigned.claimBytes)) {
+    throw new OmtError('c2pa.builder.unstable', 'the signed store changed size');
+  }
+  const out = embed(handler, options, clean, final.store);
+  if (!sameRanges(out.ranges, ranges)) throw new OmtError('c2pa.builder.unstable', 'the signed store moved');
+  return { asset: out.asset, store: final.store, manifestLabel: plan.label, exclusions: ranges };
+}
+
+async function callSigner(signer: ClaimSigner, claim: Uint8Array): Promise<Uint8Array> {
+  let out: unknown;
+  try {
+    out = await signer(claim.slice());
+  } catch (e) {
+    if (isOmtError(e)) throw e;
+    throw new OmtError('c2pa.signature.failed', 'the claim signer failed', { cause: e });
+  }
+  if (!(out instanceof Uint8Array) || out.length === 0)
+    throw new OmtError('c2pa.signature.failed', 'the claim signer must return COSE_Sign1 bytes');
+  return out;
+}
