@@ -144,7 +144,9 @@ export interface UtxoReservation {
 }
 
 /**
- * The UTXO pool's storage. Invariants every implementation keeps (the contract suite checks them):
+ * The UTXO pool's storage. One store instance serves one *pool* (a wallet on one network, named
+ * when the adapter is constructed, e.g. `new SqlUtxoStore(db, { pool: 'bsv-main' })`); pools
+ * sharing a database never see each other's outputs or reservations. Invariants every implementation keeps (the contract suite checks them):
  * - `reserve` is atomic across concurrent callers and processes: an output is held by at most one
  *   live reservation; it returns undefined (and holds nothing) when the available outputs cannot
  *   cover `satoshis` within `maxInputs`. Outputs whose reservation has lapsed (`reservedUntil ≤

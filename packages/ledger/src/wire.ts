@@ -194,7 +194,8 @@ export class ByteReader {
   /** CompactSize length, then that many bytes (length checked against what is left first). */
   varBytes(what = 'bytes'): Uint8Array {
     const n = this.compactSize(`${what} length`);
-    if (n > this.remaining) throw malformed(`${what} length ${n} exceeds the ${this.remaining} bytes left`, this.pos);
+    if (n > this.remaining)
+      throw malformed(`${what} length ${n} exceeds the ${this.remaining} bytes left`, this.pos);
     return this.bytes(n, what);
   }
 }
