@@ -239,3 +239,33 @@ export interface KeyStore {
   ): Promise<RewrapJob | undefined>;
   listJobs(tenant: string): Promise<RewrapJob[]>;
 }
+
+// -------------------------------------------------------------------------------------------------
+// AeadEngine
+
+/** An engine's opaque handle of an imported AES-256 key. */
+export type AeadKey = object;
+
+/**
+ * The data-path primitives — AES-256-GCM (16-byte tags) and HKDF-SHA-512 — as a port, so a host can
+ * plug its platform's fastest implementation. The default (`webCryptoAead`, aead-web.ts) is WebCrypto
+ * plus @noble/hashes and runs everywhere; Node hosts may plug `nodeAead` from
+ * `@omt/adapters/kms-local` (node:crypto, synchronous, no thread-pool hop). Engines are
+ * interchangeable: the same inputs give the same bytes (checked by `aeadEngineContract`).
+ */
+export interface AeadEngine {
+  readonly name: string;
+  /** Imports 32 raw bytes (the caller wipes them afterwards). */
+  importKey(raw: Uint8Array): AeadKey | Promise<AeadKey>;
+  /** `ciphertext ‖ tag`. */
+  seal(
+    key: AeadKey,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array>;
+  /** The plaintext; throws (any error) when `sealed` does not authenticate. */
+  open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** HKDF-SHA-512 (RFC 5869). */
+  hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+}

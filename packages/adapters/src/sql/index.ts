@@ -30,3 +30,16 @@ export {
 export { omtMigrationProvider, omtMigrations } from './migrations/index.js';
 export type { AuditEntriesTable, AuditHeadsTable, Int8Column, OmtSchema } from './schema.js';
 export { SqlAuditLogStore } from './sql-audit-log-store.js';
+export { SqlKeyRegistry } from './sql-ledger-key-registry.js';
+export { SqlNonceStore } from './sql-ledger-nonce-store.js';
+export type {
+  LedgerNoncesTable,
+  LedgerSchema,
+  LedgerSignersTable,
+  LedgerUtxoReservationsTable,
+  LedgerUtxosTable,
+  OmtLedgerSchema,
+} from './sql-ledger-schema.js';
+export { SqlUtxoStore } from './sql-ledger-utxo-store.js';
+export { type LedgerBatchesTable, type LedgerJobsSchema, type LedgerJobsTable, SqlJobQueue } from './sql-ledger-jobs.js';
+export { type LedgerKeyIndexesTable, SqlKeyIndexStore } from './sql-ledger-key-index.js';

@@ -5,7 +5,15 @@
  */
 import { isOmtError } from '@omt/core/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeyStore, ObjectSecretRecord, RewrapJob, RootKeyProvider, StoredKey, TenantRecord } from '../ports.js';
+import type {
+  AeadEngine,
+  KeyStore,
+  ObjectSecretRecord,
+  RewrapJob,
+  RootKeyProvider,
+  StoredKey,
+  TenantRecord,
+} from '../ports.js';
 
 /** What a contract suite needs from an adapter: the implementation and an optional cleanup. */
 export interface PortFixture<P> {
@@ -113,9 +121,9 @@ export function rootKeyProviderContract(
       }
       // Empty aad is allowed.
       const k = rnd(32);
-      expect(hex(await p().unwrap(keyId, await p().wrap(keyId, k, new Uint8Array(0)), new Uint8Array(0)))).toBe(
-        hex(k),
-      );
+      expect(
+        hex(await p().unwrap(keyId, await p().wrap(keyId, k, new Uint8Array(0)), new Uint8Array(0))),
+      ).toBe(hex(k));
     });
 
     it('unwrap fails with kms.unwrap.failed for another aad, another key, or a modified blob', async () => {
@@ -132,7 +140,9 @@ export function rootKeyProviderContract(
         bad[i] = (bad[i] ?? 0) ^ 0x01;
         expect(await codeOf(p().unwrap(a.keyId, bad, aad))).toBe('kms.unwrap.failed');
       }
-      expect(await codeOf(p().unwrap(a.keyId, blob.subarray(0, blob.length - 1), aad))).toBe('kms.unwrap.failed');
+      expect(await codeOf(p().unwrap(a.keyId, blob.subarray(0, blob.length - 1), aad))).toBe(
+        'kms.unwrap.failed',
+      );
       expect(await codeOf(p().unwrap(a.keyId, new Uint8Array(0), aad))).toBe('kms.unwrap.failed');
     });
 
@@ -189,8 +199,12 @@ export function rootKeyProviderContract(
         const d = await codeOf(p().describe(keyId));
         if (d === undefined) expect((await p().describe(keyId)).state).toBe('destroyed');
         else expect(d).toBe('kms.key.not-found');
-        expect(['kms.key.destroyed', 'kms.key.not-found']).toContain(await codeOf(p().unwrap(keyId, blob, aad)));
-        expect(['kms.key.destroyed', 'kms.key.not-found']).toContain(await codeOf(p().wrap(keyId, rnd(32), aad)));
+        expect(['kms.key.destroyed', 'kms.key.not-found']).toContain(
+          await codeOf(p().unwrap(keyId, blob, aad)),
+        );
+        expect(['kms.key.destroyed', 'kms.key.not-found']).toContain(
+          await codeOf(p().wrap(keyId, rnd(32), aad)),
+        );
         expect(['kms.key.destroyed', 'kms.key.not-found']).toContain(await codeOf(p().enable(keyId)));
       });
     }
@@ -215,7 +229,10 @@ const T1 = '2026-01-02T03:04:06.000Z';
 function plain<T extends object>(r: T | undefined): unknown {
   if (r === undefined) return undefined;
   return Object.fromEntries(
-    Object.entries(r).map(([k, v]) => [k, v instanceof Uint8Array ? Array.from(v) : Array.isArray(v) ? [...v] : v]),
+    Object.entries(r).map(([k, v]) => [
+      k,
+      v instanceof Uint8Array ? Array.from(v) : Array.isArray(v) ? [...v] : v,
+    ]),
   );
 }
 
@@ -262,7 +279,13 @@ export function keyStoreContract(name: string, make: () => Promise<PortFixture<K
 
     it('tenants: put, get, list, conflict on duplicates, compare-and-set update', async () => {
       const t = fresh('tenant');
-      const rec: TenantRecord = { tenant: t, rootKeyId: 'root-1', state: 'enabled', createdAt: T0, updatedAt: T0 };
+      const rec: TenantRecord = {
+        tenant: t,
+        rootKeyId: 'root-1',
+        state: 'enabled',
+        createdAt: T0,
+        updatedAt: T0,
+      };
       expect(await s().getTenant(t)).toBeUndefined();
       await s().putTenant(rec);
       expect(plain(await s().getTenant(t))).toEqual(plain(rec));
@@ -276,7 +299,9 @@ export function keyStoreContract(name: string, make: () => Promise<PortFixture<K
       const moved = await s().updateTenant(t, 'revoked', { rootKeyId: 'root-2', updatedAt: T1 });
       expect(moved?.rootKeyId).toBe('root-2');
       expect(moved?.state).toBe('revoked');
-      expect(await codeOf(s().updateTenant(fresh('none'), 'enabled', { updatedAt: T1 }))).toBe('kms.key.not-found');
+      expect(await codeOf(s().updateTenant(fresh('none'), 'enabled', { updatedAt: T1 }))).toBe(
+        'kms.key.not-found',
+      );
     });
 
     it('keys: put, get, versions listed ascending, services listed, bytes exact', async () => {
@@ -311,7 +336,13 @@ export function keyStoreContract(name: string, make: () => Promise<PortFixture<K
       expect(rewrapped?.state).toBe('active');
       // Stale expectation: nothing changes.
       expect(
-        await s().updateKey(t, 'media', 1, { state: 'active', wrappedBy: '1' }, { state: 'retired', updatedAt: T1 }),
+        await s().updateKey(
+          t,
+          'media',
+          1,
+          { state: 'active', wrappedBy: '1' },
+          { state: 'retired', updatedAt: T1 },
+        ),
       ).toBeUndefined();
       expect((await s().getKey(t, 'media', 1))?.state).toBe('active');
       const destroyed = await s().updateKey(
@@ -349,15 +380,36 @@ export function keyStoreContract(name: string, make: () => Promise<PortFixture<K
       // Concurrent inserts of one version: exactly one succeeds.
       const inserts = await Promise.allSettled([1, 2, 3].map(() => s().putKey(key(t, 'media', 2))));
       expect(inserts.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      for (const r of inserts) if (r.status === 'rejected') expect(isOmtError(r.reason, 'kms.store.conflict')).toBe(true);
+      for (const r of inserts)
+        if (r.status === 'rejected') expect(isOmtError(r.reason, 'kms.store.conflict')).toBe(true);
     });
 
     it('grants: put, list, replace is a conflict, delete', async () => {
       const t = fresh('grants');
-      await s().putGrant({ tenant: t, service: 'media', principal: 'alice', operations: ['encrypt', 'decrypt'], createdAt: T0 });
-      await s().putGrant({ tenant: t, service: '*', principal: 'bob', operations: ['decrypt'], createdAt: T0 });
+      await s().putGrant({
+        tenant: t,
+        service: 'media',
+        principal: 'alice',
+        operations: ['encrypt', 'decrypt'],
+        createdAt: T0,
+      });
+      await s().putGrant({
+        tenant: t,
+        service: '*',
+        principal: 'bob',
+        operations: ['decrypt'],
+        createdAt: T0,
+      });
       expect(
-        await codeOf(s().putGrant({ tenant: t, service: 'media', principal: 'alice', operations: ['decrypt'], createdAt: T0 })),
+        await codeOf(
+          s().putGrant({
+            tenant: t,
+            service: 'media',
+            principal: 'alice',
+            operations: ['decrypt'],
+            createdAt: T0,
+          }),
+        ),
       ).toBe('kms.store.conflict');
       const grants = await s().listGrants(t);
       expect(grants.map((g) => `${g.service}/${g.principal}/${[...g.operations].join('+')}`).sort()).toEqual([
@@ -417,7 +469,9 @@ export function keyStoreContract(name: string, make: () => Promise<PortFixture<K
       expect(plain(await s().getJob(job.id))).toEqual(plain(job));
       const step = await s().updateJob(job.id, '', { cursor: 'media', state: 'running', updatedAt: T1 });
       expect(step?.cursor).toBe('media');
-      expect(await s().updateJob(job.id, '', { cursor: 'x', state: 'running', updatedAt: T1 })).toBeUndefined();
+      expect(
+        await s().updateJob(job.id, '', { cursor: 'x', state: 'running', updatedAt: T1 }),
+      ).toBeUndefined();
       const done = await s().updateJob(job.id, 'media', { cursor: 'payments', state: 'done', updatedAt: T1 });
       expect(done?.state).toBe('done');
       expect((await s().listJobs(t)).map((j) => j.id)).toEqual([job.id]);
@@ -430,8 +484,80 @@ export function keyStoreContract(name: string, make: () => Promise<PortFixture<K
       expect(await codeOf(s().putKey({ ...key('t', 'm', 1), wrapped: 'x' as unknown as Uint8Array }))).toBe(
         'kms.input.invalid',
       );
-      expect(await codeOf(s().putKey({ ...key('t', 'm', 1), state: 'nope' as 'active' }))).toBe('kms.input.invalid');
+      expect(await codeOf(s().putKey({ ...key('t', 'm', 1), state: 'nope' as 'active' }))).toBe(
+        'kms.input.invalid',
+      );
       expect(await codeOf(s().getKey('t', 'm', -1))).toBe('kms.input.invalid');
+    });
+  });
+}
+
+// -------------------------------------------------------------------------------------------------
+// AeadEngine
+
+/**
+ * The {@link AeadEngine} contract: a NIST GCM vector and byte-for-byte agreement with the
+ * WebCrypto engine, so envelopes made by one engine open with the other.
+ *
+ * @example
+ * ```ts
+ * aeadEngineContract('node:crypto', nodeAead);
+ * ```
+ */
+export function aeadEngineContract(name: string, engine: AeadEngine): void {
+  describe(`AeadEngine contract: ${name}`, () => {
+    const fromHex = (h: string): Uint8Array =>
+      new Uint8Array((h.match(/../g) ?? []).map((x) => Number.parseInt(x, 16)));
+
+    it('AES-256-GCM: the NIST GCM test case 16 vector (McGrew–Viega)', async () => {
+      const key = await engine.importKey(
+        fromHex('feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308'),
+      );
+      const iv = fromHex('cafebabefacedbaddecaf888');
+      const pt = fromHex(
+        'd9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39',
+      );
+      const aad = fromHex('feedfacedeadbeeffeedfacedeadbeefabaddad2');
+      const sealed = await engine.seal(key, iv, aad, pt);
+      expect(hex(sealed)).toBe(
+        '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662' +
+          '76fc6ece0f4e1768cddf8853bb2d551b',
+      );
+      expect(hex(await engine.open(key, iv, aad, sealed))).toBe(hex(pt));
+      const bad = sealed.slice();
+      bad[0] = (bad[0] as number) ^ 1;
+      await expect(Promise.resolve().then(() => engine.open(key, iv, aad, bad))).rejects.toBeDefined();
+      await expect(
+        Promise.resolve().then(() => engine.open(key, iv, new Uint8Array(0), sealed)),
+      ).rejects.toBeDefined();
+    });
+
+    it('HKDF-SHA-512 agrees with the WebCrypto engine', async () => {
+      const { webCryptoAead } = await import('../aead-web.js');
+      for (const n of [0, 1, 32, 100]) {
+        const ikm = rnd(n + 1);
+        const salt = rnd(n);
+        const info = rnd(n % 7);
+        expect(hex(engine.hkdfSha512(ikm, salt, info, 64))).toBe(
+          hex(webCryptoAead.hkdfSha512(ikm, salt, info, 64)),
+        );
+      }
+    });
+
+    it('seal/open agree with the WebCrypto engine both ways, empty plaintexts included', async () => {
+      const { webCryptoAead } = await import('../aead-web.js');
+      for (const n of [0, 1, 16, 1000, 65_536]) {
+        const raw = rnd(32);
+        const a = await engine.importKey(raw.slice());
+        const b = await webCryptoAead.importKey(raw.slice());
+        const iv = rnd(12);
+        const aad = rnd(45);
+        const pt = rnd(n);
+        const sa = await engine.seal(a, iv, aad, pt);
+        const sb = await webCryptoAead.seal(b, iv, aad, pt);
+        expect(hex(sa)).toBe(hex(sb));
+        expect(hex(await engine.open(a, iv, aad, sb))).toBe(hex(pt));
+      }
     });
   });
 }

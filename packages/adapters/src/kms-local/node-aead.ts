@@ -1,0 +1,43 @@
+/**
+ * A Node {@link AeadEngine} on node:crypto: synchronous AES-256-GCM (OpenSSL, AES-NI) without
+ * WebCrypto's per-call thread-pool hop, and native HKDF. Same bytes as `webCryptoAead`
+ * (`aeadEngineContract`); keys are `KeyObject`s, which JavaScript cannot read back.
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import type { AeadEngine, AeadKey } from '@omt/kms/ports';
+
+/**
+ * @example
+ * ```ts
+ * const { kms } = createKms({ rootKeys, keyStore, aead: nodeAead });
+ * ```
+ */
+export const nodeAead: AeadEngine = {
+  name: 'node:crypto',
+  importKey(raw: Uint8Array): AeadKey {
+    return createSecretKey(Buffer.from(raw));
+  },
+  seal(key: AeadKey, iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    const c = createCipheriv('aes-256-gcm', key as KeyObject, iv, { authTagLength: 16 });
+    c.setAAD(aad);
+    const body = c.update(plaintext);
+    c.final();
+    const tag = c.getAuthTag();
+    const out = new Uint8Array(body.length + 16);
+    out.set(body, 0);
+    out.set(tag, body.length);
+    return out;
+  },
+  open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
+    if (sealed.length < 16) throw new Error('sealed data shorter than its tag');
+    const d = createDecipheriv('aes-256-gcm', key as KeyObject, iv, { authTagLength: 16 });
+    d.setAAD(aad);
+    d.setAuthTag(sealed.subarray(sealed.length - 16));
+    const body = d.update(sealed.subarray(0, sealed.length - 16));
+    d.final(); // throws when the tag does not match: nothing above is returned
+    return new Uint8Array(body.buffer, body.byteOffset, body.length);
+  },
+  hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+    return new Uint8Array(hkdfSync('sha512', ikm, salt, info, length));
+  },
+};

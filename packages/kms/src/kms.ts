@@ -1,0 +1,572 @@
+/**
+ * The crypto API (the "muscle"): encrypt and decrypt records and streams under the key pyramid.
+ * It decides nothing about keys' lifecycle — that is {@link KmsGovernance} (the "brain"); both are
+ * made by {@link createKms} over the same ports and caches.
+ *
+ * Every call names a `principal`; the tenant's grants (governance) must allow the operation on the
+ * (tenant, service), else `kms.policy.denied`. A revoked tenant or a disabled L1 key refuses with
+ * `kms.key.revoked`. Denials are written to the audit log before the call returns; allowed data
+ * operations are audited in batches (audit-recorder.ts).
+ */
+import type { AuditLog } from '@omt/core/audit-log';
+import { concatBytes, toBase64Url } from '@omt/core/bytes';
+import { OmtError } from '@omt/core/errors';
+import { type Clock, platformRandom, type RandomSource, systemClock } from '@omt/core/random';
+import { z } from 'zod';
+import { webCryptoAead } from './aead-web.js';
+import { AuditRecorder, type AuditRecorderOptions } from './audit-recorder.js';
+import type { KeyCacheLimits } from './cache.js';
+import {
+  DEFAULT_FRAME_SIZE,
+  dataKeyWrapAad,
+  deriveEnvelopeKeys,
+  type EncryptionContext,
+  EncryptionContextSchema,
+  EnvelopeCipher,
+  type EnvelopeHeader,
+  encodeEnvelopeHeader,
+  MAX_FRAME_SIZE,
+  MAX_RECORD_SIZE,
+  openEnvelopeBody,
+  parseEnvelopeHeader,
+} from './envelope.js';
+import {
+  ByteReader,
+  type ByteSource,
+  openFrames,
+  readStreamHeader,
+  sealFrames,
+  toReadableStream,
+} from './envelope-stream.js';
+import { KmsGovernance } from './governance.js';
+import { KeyHierarchy } from './key-hierarchy.js';
+import { unwrapKeyBytes, wrapKeyBytes } from './key-wrap.js';
+import type { AeadEngine, KeyStore, RootKeyProvider } from './ports.js';
+import { ObjectIdSchema, PrincipalSchema, ServiceNameSchema, TenantNameSchema } from './record-schemas.js';
+import { Unsealer, type UnsealerStats } from './unsealer.js';
+
+/** Options of {@link createKms}. */
+export interface KmsOptions {
+  readonly rootKeys: RootKeyProvider;
+  readonly keyStore: KeyStore;
+  /** The hash-chained audit log (core). Without it nothing is audited — tests only. */
+  readonly audit?: AuditLog;
+  readonly clock?: Clock;
+  readonly random?: RandomSource;
+  /** TTL / max-use / size limits of the unsealing caches. */
+  readonly cache?: KeyCacheLimits;
+  /** How often tenant state and grants are re-read from the store (default 1000 ms). */
+  readonly policyRefreshMs?: number;
+  /** How often the L1 key state is re-checked with `describe` (default 5000 ms; 0 = never). */
+  readonly rootCheckMs?: number;
+  /** Batching of audited data operations. */
+  readonly auditBatch?: AuditRecorderOptions;
+  /** AES-GCM/HKDF implementation of the data path (default `webCryptoAead`). */
+  readonly aead?: AeadEngine;
+}
+
+/** Options of {@link Kms.encrypt} and {@link Kms.encryptStream}. */
+export interface EncryptOptions {
+  readonly principal: string;
+  readonly tenant: string;
+  readonly service: string;
+  /** The object's identity; authenticated, and required again (`expect`) when decrypting. */
+  readonly objectId: string;
+  /** Caller fields authenticated with the data. */
+  readonly context?: EncryptionContext;
+  /**
+   * Also bind the data key to a per-object secret in the KeyStore, so `shredObject` can destroy
+   * this one object (costs a store write per encrypt and a read per decrypt).
+   */
+  readonly shreddable?: boolean;
+  /** Streaming only: plaintext bytes per frame (default 64 KiB, at most 4 MiB). */
+  readonly frameSize?: number;
+}
+
+/** What a decryptor expects of the envelope; any mismatch → `kms.context.mismatch`. */
+export interface EnvelopeExpectation {
+  readonly tenant?: string;
+  readonly service?: string;
+  readonly objectId?: string;
+  /** Every listed field must be present with this value. */
+  readonly context?: EncryptionContext;
+}
+
+/** Options of {@link Kms.decrypt} and {@link Kms.decryptStream}. */
+export interface DecryptOptions {
+  readonly principal: string;
+  readonly expect?: EnvelopeExpectation;
+}
+
+const encryptSchema = z
+  .object({
+    principal: PrincipalSchema,
+    tenant: TenantNameSchema,
+    service: ServiceNameSchema,
+    objectId: ObjectIdSchema,
+    context: EncryptionContextSchema.optional(),
+    shreddable: z.boolean().optional(),
+    frameSize: z.number().int().min(1).max(MAX_FRAME_SIZE).optional(),
+  })
+  .strict();
+
+const decryptSchema = z
+  .object({
+    principal: PrincipalSchema,
+    expect: z
+      .object({
+        tenant: TenantNameSchema.optional(),
+        service: ServiceNameSchema.optional(),
+        objectId: ObjectIdSchema.optional(),
+        context: EncryptionContextSchema.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const bytesSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
+
+function parse<S extends z.ZodType>(schema: S, v: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  const i = r.error.issues[0];
+  throw new OmtError(
+    'kms.input.invalid',
+    `invalid ${what}: ${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : ''}`,
+    {
+      cause: r.error,
+    },
+  );
+}
+
+/** Internal wiring shared by the crypto and governance APIs. */
+export interface KmsCore {
+  readonly rootKeys: RootKeyProvider;
+  readonly keyStore: KeyStore;
+  readonly unsealer: Unsealer;
+  readonly hierarchy: KeyHierarchy;
+  readonly audit: AuditRecorder;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly aead: AeadEngine;
+}
+
+/**
+ * The crypto API.
+ *
+ * @example
+ * ```ts
+ * const { kms, governance } = createKms({ rootKeys, keyStore, audit });
+ * await governance.createTenant({ actor: 'ops', tenant: 'acme', services: ['media'],
+ *   grants: [{ principal: 'svc:dam', service: 'media', operations: ['encrypt', 'decrypt'] }] });
+ * const env = await kms.encrypt(bytes, { principal: 'svc:dam', tenant: 'acme', service: 'media', objectId: 'asset-1' });
+ * const back = await kms.decrypt(env, { principal: 'svc:dam', expect: { tenant: 'acme', objectId: 'asset-1' } });
+ * ```
+ */
+export class Kms {
+  readonly #c: KmsCore;
+
+  constructor(core: KmsCore) {
+    this.#c = core;
+  }
+
+  /** Counters: L1 calls, describe calls, store reads (tests and benchmarks). */
+  get stats(): Readonly<UnsealerStats> {
+    return { ...this.#c.unsealer.stats };
+  }
+
+  /** Writes queued audit events now (call before shutdown). */
+  flushAudit(): Promise<void> {
+    return this.#c.audit.flush();
+  }
+
+  async #authorize(
+    principal: string,
+    tenant: string,
+    service: string,
+    op: 'encrypt' | 'decrypt',
+    subject: string,
+  ): Promise<void> {
+    let policy: Awaited<ReturnType<Unsealer['tenantPolicy']>>;
+    try {
+      policy = await this.#c.unsealer.tenantPolicy(tenant);
+    } catch (e) {
+      await this.#deny(principal, op, subject, tenant, service, e);
+      throw e;
+    }
+    const ok = policy.grants.some(
+      (g) =>
+        (g.principal === principal || g.principal === '*') &&
+        (g.service === service || g.service === '*') &&
+        g.operations.includes(op),
+    );
+    if (!ok) {
+      const e = new OmtError(
+        'kms.policy.denied',
+        `${principal} may not ${op} with ${tenant}/${service} keys`,
+      );
+      await this.#deny(principal, op, subject, tenant, service, e);
+      throw e;
+    }
+  }
+
+  async #deny(
+    principal: string,
+    op: string,
+    subject: string,
+    tenant: string,
+    service: string,
+    e: unknown,
+  ): Promise<void> {
+    await this.#c.audit.write({
+      actor: principal,
+      action: `kms.data.${op}`,
+      subject,
+      outcome: 'deny',
+      details: { tenant, service, code: e instanceof OmtError ? e.code : 'unknown' },
+    });
+  }
+
+  async #seal(
+    o: z.output<typeof encryptSchema>,
+    frameSize: number,
+  ): Promise<{ cipher: EnvelopeCipher; headerBytes: Uint8Array }> {
+    const subject = `object:${o.tenant}/${o.service}/${o.objectId}`;
+    await this.#authorize(o.principal, o.tenant, o.service, 'encrypt', subject);
+    const active = await this.#c.unsealer.activeServiceKey(o.tenant, o.service);
+    const rnd = this.#c.random;
+    // One draw for the data key, message id and nonce (each platform call costs more than the bytes).
+    const draw = rnd(76);
+    const dataKey = draw.subarray(0, 32);
+    const messageId = draw.slice(32, 64);
+    const nonce = draw.slice(64, 76);
+    let secret: Uint8Array | undefined;
+    let objectRef: string | undefined;
+    if (o.shreddable === true) {
+      secret = rnd(32);
+      objectRef = toBase64Url(rnd(16));
+      const now = this.#c.clock().toISOString();
+      await this.#c.keyStore.putObjectSecret({
+        tenant: o.tenant,
+        service: o.service,
+        objectId: o.objectId,
+        ref: objectRef,
+        state: 'active',
+        secret,
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
+    try {
+      const keys = deriveEnvelopeKeys(dataKey, messageId, secret, this.#c.aead);
+      const base = {
+        version: 1 as const,
+        suite: 1 as const,
+        tenant: o.tenant,
+        service: o.service,
+        objectId: o.objectId,
+        rootKeyId: active.rootKeyId,
+        tenantKeyVersion: active.tenantKeyVersion,
+        serviceKeyVersion: active.serviceKeyVersion,
+        messageId,
+        nonce,
+        frameSize,
+        commitment: keys.commitment,
+        context: o.context ?? {},
+        ...(objectRef === undefined ? {} : { objectRef }),
+      };
+      const wrappedKey = await wrapKeyBytes(active.key, dataKey, dataKeyWrapAad(base), rnd, this.#c.aead);
+      const header: EnvelopeHeader = { ...base, wrappedKey };
+      const cipher = await EnvelopeCipher.create(header, keys, this.#c.aead);
+      this.#c.audit.note({
+        actor: o.principal,
+        action: 'kms.data.encrypt',
+        subject,
+        outcome: 'allow',
+        details: { tenant: o.tenant, service: o.service, l3: active.serviceKeyVersion },
+      });
+      return { cipher, headerBytes: encodeEnvelopeHeader(header) };
+    } finally {
+      draw.fill(0);
+      secret?.fill(0);
+    }
+  }
+
+  async #open(header: EnvelopeHeader, o: z.output<typeof decryptSchema>): Promise<EnvelopeCipher> {
+    const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
+    const x = o.expect;
+    if (x !== undefined) {
+      const bad: string[] = [];
+      if (x.tenant !== undefined && x.tenant !== header.tenant) bad.push('tenant');
+      if (x.service !== undefined && x.service !== header.service) bad.push('service');
+      if (x.objectId !== undefined && x.objectId !== header.objectId) bad.push('objectId');
+      for (const [k, v] of Object.entries(x.context ?? {}))
+        if (header.context[k] !== v) bad.push(`context.${k}`);
+      if (bad.length > 0) {
+        const e = new OmtError(
+          'kms.context.mismatch',
+          `envelope does not match the expected ${bad.join(', ')}`,
+        );
+        await this.#deny(o.principal, 'decrypt', subject, header.tenant, header.service, e);
+        throw e;
+      }
+    }
+    await this.#authorize(o.principal, header.tenant, header.service, 'decrypt', subject);
+    let secret: Uint8Array | undefined;
+    try {
+      const l3 = await this.#c.unsealer.serviceKey(header.tenant, header.service, header.serviceKeyVersion);
+      const dataKey = await unwrapKeyBytes(l3, header.wrappedKey, dataKeyWrapAad(header), this.#c.aead);
+      try {
+        if (header.objectRef !== undefined) {
+          const rec = await this.#c.keyStore.getObjectSecret(header.tenant, header.service, header.objectRef);
+          if (rec === undefined || rec.state !== 'active' || rec.objectId !== header.objectId) {
+            throw new OmtError('kms.object.shredded', `object ${header.objectId} was crypto-shredded`);
+          }
+          secret = rec.secret;
+        }
+        const keys = deriveEnvelopeKeys(dataKey, header.messageId, secret, this.#c.aead);
+        return await EnvelopeCipher.create(header, keys, this.#c.aead);
+      } finally {
+        dataKey.fill(0);
+        secret?.fill(0);
+      }
+    } catch (e) {
+      await this.#deny(o.principal, 'decrypt', subject, header.tenant, header.service, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Encrypts a record in one call: returns the whole envelope.
+   */
+  async encrypt(plaintext: Uint8Array, options: EncryptOptions): Promise<Uint8Array> {
+    parse(bytesSchema, plaintext, 'plaintext');
+    if (plaintext.length > MAX_RECORD_SIZE)
+      throw new OmtError('kms.input.invalid', 'record too large; stream it');
+    const o = parse(encryptSchema, options, 'encrypt options');
+    const { cipher, headerBytes } = await this.#seal(o, 0);
+    return concatBytes(headerBytes, await cipher.sealFrame(0, true, plaintext));
+  }
+
+  /**
+   * Decrypts a record (or any in-memory envelope). Nothing is returned unless every check passed.
+   */
+  async decrypt(envelope: Uint8Array, options: DecryptOptions): Promise<Uint8Array> {
+    parse(bytesSchema, envelope, 'envelope');
+    const o = parse(decryptSchema, options, 'decrypt options');
+    const { header, headerBytes } = parseEnvelopeHeader(envelope);
+    const cipher = await this.#open(header, o);
+    try {
+      const plain = await openEnvelopeBody(cipher, envelope.subarray(headerBytes.length));
+      this.#c.audit.note({
+        actor: o.principal,
+        action: 'kms.data.decrypt',
+        subject: `object:${header.tenant}/${header.service}/${header.objectId}`,
+        outcome: 'allow',
+        details: { tenant: header.tenant, service: header.service, l3: header.serviceKeyVersion },
+      });
+      return plain;
+    } catch (e) {
+      await this.#deny(
+        o.principal,
+        'decrypt',
+        `object:${header.tenant}/${header.service}/${header.objectId}`,
+        header.tenant,
+        header.service,
+        e,
+      );
+      throw e;
+    }
+  }
+
+  /**
+   * Encrypts a stream: header first, then frames; memory bounded by one frame.
+   *
+   * @example
+   * ```ts
+   * const out = kms.encryptStream(file.stream(), { principal, tenant: 'acme', service: 'media', objectId: 'v1' });
+   * ```
+   */
+  encryptStream(source: ByteSource, options: EncryptOptions): ReadableStream<Uint8Array> {
+    const self = this;
+    async function* run(): AsyncGenerator<Uint8Array> {
+      const o = parse(encryptSchema, options, 'encrypt options');
+      const { cipher, headerBytes } = await self.#seal(o, o.frameSize ?? DEFAULT_FRAME_SIZE);
+      yield headerBytes;
+      yield* sealFrames(cipher, source);
+    }
+    return toReadableStream(run());
+  }
+
+  /** Decrypts a stream (record or framed envelope); each frame is released once authenticated. */
+  decryptStream(source: ByteSource, options: DecryptOptions): ReadableStream<Uint8Array> {
+    const self = this;
+    async function* run(): AsyncGenerator<Uint8Array> {
+      const o = parse(decryptSchema, options, 'decrypt options');
+      const reader = new ByteReader(source);
+      const { header } = await readStreamHeader(reader);
+      const cipher = await self.#open(header, o);
+      const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
+      try {
+        yield* openFrames(cipher, reader);
+      } catch (e) {
+        await self.#deny(o.principal, 'decrypt', subject, header.tenant, header.service, e);
+        throw e;
+      }
+      self.#c.audit.note({
+        actor: o.principal,
+        action: 'kms.data.decrypt',
+        subject,
+        outcome: 'allow',
+        details: {
+          tenant: header.tenant,
+          service: header.service,
+          l3: header.serviceKeyVersion,
+          stream: true,
+        },
+      });
+    }
+    return toReadableStream(run());
+  }
+
+  /**
+   * Re-wraps an envelope's L4 under the active L3 of its service (after `rotateService`) without
+   * touching the data: returns the new header bytes. The frames after the old header stay valid
+   * behind the new one (they authenticate only key-independent header fields).
+   */
+  async rewrapEnvelopeHeader(
+    envelopeOrHeader: Uint8Array,
+    options: { principal: string },
+  ): Promise<Uint8Array> {
+    parse(bytesSchema, envelopeOrHeader, 'envelope');
+    const principal = parse(PrincipalSchema, options?.principal, 'principal');
+    const { header } = parseEnvelopeHeader(envelopeOrHeader);
+    const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
+    await this.#authorize(principal, header.tenant, header.service, 'decrypt', subject);
+    await this.#authorize(principal, header.tenant, header.service, 'encrypt', subject);
+    const old = await this.#c.unsealer.serviceKey(header.tenant, header.service, header.serviceKeyVersion);
+    const dataKey = await unwrapKeyBytes(old, header.wrappedKey, dataKeyWrapAad(header), this.#c.aead);
+    try {
+      const active = await this.#c.unsealer.activeServiceKey(header.tenant, header.service);
+      const base = {
+        ...header,
+        rootKeyId: active.rootKeyId,
+        tenantKeyVersion: active.tenantKeyVersion,
+        serviceKeyVersion: active.serviceKeyVersion,
+      };
+      const wrappedKey = await wrapKeyBytes(
+        active.key,
+        dataKey,
+        dataKeyWrapAad(base),
+        this.#c.random,
+        this.#c.aead,
+      );
+      await this.#c.audit.write({
+        actor: principal,
+        action: 'kms.data.rewrap',
+        subject,
+        outcome: 'success',
+        details: { from: header.serviceKeyVersion, to: active.serviceKeyVersion },
+      });
+      return encodeEnvelopeHeader({ ...base, wrappedKey });
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Re-wraps a whole in-memory envelope (see {@link rewrapEnvelopeHeader}). */
+  async rewrapEnvelope(envelope: Uint8Array, options: { principal: string }): Promise<Uint8Array> {
+    parse(bytesSchema, envelope, 'envelope');
+    const { headerBytes } = parseEnvelopeHeader(envelope);
+    const head = await this.rewrapEnvelopeHeader(envelope, options);
+    return concatBytes(head, envelope.subarray(headerBytes.length));
+  }
+
+  /**
+   * Unwraps an envelope's data key for sharing (recipient.ts): returns the HKDF input the
+   * recipient needs. Audited; requires a decrypt grant.
+   * @internal used by {@link shareEnvelope}
+   */
+  async exportDataKeyForSharing(
+    envelope: Uint8Array,
+    options: { principal: string; recipientId: string },
+  ): Promise<{ header: EnvelopeHeader; ikm: Uint8Array }> {
+    parse(bytesSchema, envelope, 'envelope');
+    const principal = parse(PrincipalSchema, options?.principal, 'principal');
+    const recipientId = parse(PrincipalSchema, options?.recipientId, 'recipient id');
+    const { header } = parseEnvelopeHeader(envelope);
+    const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
+    await this.#authorize(principal, header.tenant, header.service, 'decrypt', subject);
+    const l3 = await this.#c.unsealer.serviceKey(header.tenant, header.service, header.serviceKeyVersion);
+    const dataKey = await unwrapKeyBytes(l3, header.wrappedKey, dataKeyWrapAad(header), this.#c.aead);
+    let ikm = dataKey;
+    if (header.objectRef !== undefined) {
+      const rec = await this.#c.keyStore.getObjectSecret(header.tenant, header.service, header.objectRef);
+      if (rec === undefined || rec.state !== 'active') {
+        dataKey.fill(0);
+        throw new OmtError('kms.object.shredded', `object ${header.objectId} was crypto-shredded`);
+      }
+      ikm = concatBytes(dataKey, rec.secret);
+      dataKey.fill(0);
+      rec.secret.fill(0);
+    }
+    // The commitment proves the right key is being shared.
+    const keys = deriveEnvelopeKeys(ikm, header.messageId);
+    keys.key.fill(0);
+    await this.#c.audit.write({
+      actor: principal,
+      action: 'kms.data.share',
+      subject,
+      outcome: 'success',
+      details: { recipient: recipientId },
+    });
+    return { header, ikm };
+  }
+}
+
+/** The two faces of one KMS instance. */
+export interface KmsInstance {
+  /** Crypto API (encrypt/decrypt). */
+  readonly kms: Kms;
+  /** Governance API (tenants, keys, grants, kill switch, rotation, shredding). */
+  readonly governance: KmsGovernance;
+}
+
+/**
+ * Wires a KMS over a root key provider (L1) and a key store.
+ *
+ * @example
+ * ```ts
+ * const { kms, governance } = createKms({
+ *   rootKeys: new MemoryRootKeyProvider(), keyStore: new MemoryKeyStore(),
+ *   audit: new AuditLog(new MemoryAuditLogStore(), { log: 'kms' }),
+ * });
+ * ```
+ */
+export function createKms(options: KmsOptions): KmsInstance {
+  if (typeof options !== 'object' || options === null)
+    throw new OmtError('kms.input.invalid', 'options required');
+  const { rootKeys, keyStore } = options;
+  if (typeof rootKeys?.unwrap !== 'function')
+    throw new OmtError('kms.input.invalid', 'rootKeys must be a RootKeyProvider');
+  if (typeof keyStore?.getKey !== 'function')
+    throw new OmtError('kms.input.invalid', 'keyStore must be a KeyStore');
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? platformRandom;
+  const audit = new AuditRecorder(options.audit, options.auditBatch);
+  const aead = options.aead ?? webCryptoAead;
+  const unsealer = new Unsealer({
+    aead,
+    rootKeys,
+    keyStore,
+    audit,
+    clock,
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...(options.policyRefreshMs === undefined ? {} : { policyRefreshMs: options.policyRefreshMs }),
+    ...(options.rootCheckMs === undefined ? {} : { rootCheckMs: options.rootCheckMs }),
+  });
+  const hierarchy = new KeyHierarchy({ keyStore, unsealer, clock, random, aead });
+  const core: KmsCore = { rootKeys, keyStore, unsealer, hierarchy, audit, clock, random, aead };
+  return { kms: new Kms(core), governance: new KmsGovernance(core) };
+}
