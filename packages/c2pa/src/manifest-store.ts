@@ -2,7 +2,7 @@ import { fromUtf8, isBytes } from '@omt/core/bytes';
 import { type CborValue, decodeCbor } from '@omt/core/cbor';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { createAssetRegistry } from './asset.js';
 import type { AssetHandlerRegistry, ByteRange } from './asset-handler.js';
 import { toDefiniteCbor } from './cbor-definite.js';
@@ -354,25 +354,22 @@ export function parseManifestStore(
   };
 }
 
-const ReadOptions = z
-  .object({
-    bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
-    mime: z.string().min(1).max(200),
-    limits: z
-      .object({
-        maxDepth: z.number().int().min(1).max(1000).optional(),
-        maxBoxes: z.number().int().positive().optional(),
-      })
-      .strict()
-      .optional(),
-    registry: z
-      .custom<AssetHandlerRegistry>(
-        (v) =>
-          typeof v === 'object' && v !== null && typeof (v as { forMime?: unknown }).forMime === 'function',
-      )
-      .optional(),
-  })
-  .strict();
+const ReadOptions = z.strictObject({
+  bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
+  mime: z.string().check(z.minLength(1), z.maxLength(200)),
+  limits: z.optional(
+    z.strictObject({
+      maxDepth: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
+      maxBoxes: z.optional(z.number().check(z.int(), z.positive())),
+    }),
+  ),
+  registry: z.optional(
+    z.custom<AssetHandlerRegistry>(
+      (v) =>
+        typeof v === 'object' && v !== null && typeof (v as { forMime?: unknown }).forMime === 'function',
+    ),
+  ),
+});
 
 /** Options of {@link readManifestStore}. */
 export interface ReadManifestStoreOptions {

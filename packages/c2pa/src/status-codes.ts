@@ -39,6 +39,7 @@ export const STATUS: {
   readonly manifestUpdateWrongParents: 'manifest.update.wrongParents';
   readonly manifestUnreferenced: 'manifest.unreferenced';
   readonly ingredientHashedUriMismatch: 'ingredient.hashedURI.mismatch';
+  readonly ingredientManifestMismatch: 'ingredient.manifest.mismatch';
   readonly ingredientManifestMissing: 'ingredient.manifest.missing';
   readonly ingredientClaimSignatureMissing: 'ingredient.claimSignature.missing';
   readonly ingredientClaimSignatureMismatch: 'ingredient.claimSignature.mismatch';
@@ -110,6 +111,7 @@ export const STATUS: {
   manifestUpdateWrongParents: 'manifest.update.wrongParents',
   manifestUnreferenced: 'manifest.unreferenced',
   ingredientHashedUriMismatch: 'ingredient.hashedURI.mismatch',
+  ingredientManifestMismatch: 'ingredient.manifest.mismatch',
   ingredientManifestMissing: 'ingredient.manifest.missing',
   ingredientClaimSignatureMissing: 'ingredient.claimSignature.missing',
   ingredientClaimSignatureMismatch: 'ingredient.claimSignature.mismatch',
@@ -176,6 +178,8 @@ export const SUCCESS_CODES: ReadonlySet<string> = /* @__PURE__ */ new Set<string
   'assertion.accessible',
   'ingredient.manifest.validated',
   'ingredient.claimSignature.validated',
+  // OpenMediaTrust hybrid policy: the PQ countersignature verified (claim-signature.ts).
+  'omt.hybridSignature.validated',
 ]);
 
 /**

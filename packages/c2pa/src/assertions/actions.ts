@@ -1,6 +1,6 @@
 import type { CborValue } from '@omt/core/cbor';
 import { parseInput } from '@omt/core/input';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { AssertionDraft } from './assertion.js';
 
 /**
@@ -53,42 +53,40 @@ export interface ActionsInput {
   readonly allActionsIncluded?: boolean;
 }
 
-const HashedUriSchema = z
-  .object({
-    url: z.string().min(1),
-    hash: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
-    alg: z.string().optional(),
-  })
-  .strict();
+const HashedUriSchema = z.strictObject({
+  url: z.string().check(z.minLength(1)),
+  hash: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
+  alg: z.optional(z.string()),
+});
 
-const ActionSchema: z.ZodType<ActionInput> = z
-  .object({
-    action: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/),
-    digitalSourceType: z.string().url().optional(),
-    softwareAgent: z
-      .object({ name: z.string().min(1), version: z.string().optional() })
-      .strict()
-      .optional(),
-    when: z.string().datetime({ offset: true }).optional(),
-    description: z.string().optional(),
-    reason: z.string().optional(),
-    ingredients: z.array(HashedUriSchema).optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+const ActionSchema = z.strictObject({
+  action: z.string().check(z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/)),
+  digitalSourceType: z.optional(z.url()),
+  softwareAgent: z.optional(
+    z.strictObject({ name: z.string().check(z.minLength(1)), version: z.optional(z.string()) }),
+  ),
+  when: z.optional(z.iso.datetime({ offset: true })),
+  description: z.optional(z.string()),
+  reason: z.optional(z.string()),
+  ingredients: z.optional(z.array(HashedUriSchema)),
+  parameters: z.optional(z.record(z.string(), z.unknown())),
+});
 
-const ActionsSchema: z.ZodType<ActionsInput> = z
-  .object({
-    actions: z.array(ActionSchema).min(1).max(10_000),
-    allActionsIncluded: z.boolean().optional(),
+const ActionsSchema = z
+  .strictObject({
+    actions: z.array(ActionSchema).check(z.minLength(1), z.maxLength(10_000)),
+    allActionsIncluded: z.optional(z.boolean()),
   })
-  .strict()
-  .refine((v) => ['c2pa.created', 'c2pa.opened'].includes(v.actions[0]?.action ?? ''), {
-    message: 'the first action must be c2pa.created or c2pa.opened (C2PA 2.x §18.15.4)',
-  })
-  .refine((v) => v.actions.every((a) => a.action !== 'c2pa.created' || a.digitalSourceType !== undefined), {
-    message: 'c2pa.created needs a digitalSourceType',
-  });
+  .check(
+    z.refine(
+      (v) => ['c2pa.created', 'c2pa.opened'].includes(v.actions[0]?.action ?? ''),
+      'the first action must be c2pa.created or c2pa.opened (C2PA 2.x §18.15.4)',
+    ),
+    z.refine(
+      (v) => v.actions.every((a) => a.action !== 'c2pa.created' || a.digitalSourceType !== undefined),
+      'c2pa.created needs a digitalSourceType',
+    ),
+  );
 
 /**
  * Builds a `c2pa.actions.v2` assertion. Throws `core.input.invalid` on bad input.

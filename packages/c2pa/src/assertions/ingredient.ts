@@ -1,6 +1,6 @@
 import type { CborValue } from '@omt/core/cbor';
 import { parseInput } from '@omt/core/input';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { AssertionDraft } from './assertion.js';
 
 /**
@@ -9,13 +9,11 @@ import type { AssertionDraft } from './assertion.js';
  * manifest, which the builder copies into this store (§18.7.3).
  */
 
-const HashedUriSchema = z
-  .object({
-    url: z.string().min(1),
-    hash: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
-    alg: z.string().optional(),
-  })
-  .strict();
+const HashedUriSchema = z.strictObject({
+  url: z.string().check(z.minLength(1)),
+  hash: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
+  alg: z.optional(z.string()),
+});
 
 type UriInput = { readonly url: string; readonly hash: Uint8Array; readonly alg?: string };
 
@@ -33,19 +31,17 @@ export interface IngredientInput {
   readonly validationResults?: CborValue;
 }
 
-const IngredientSchema: z.ZodType<IngredientInput> = z
-  .object({
-    title: z.string().min(1).max(1024),
-    format: z.string().min(1).max(200),
-    relationship: z.enum(['parentOf', 'componentOf', 'inputTo']),
-    instanceId: z.string().max(1024).optional(),
-    description: z.string().optional(),
-    activeManifest: HashedUriSchema.optional(),
-    claimSignature: HashedUriSchema.optional(),
-    thumbnail: HashedUriSchema.optional(),
-    validationResults: z.custom<CborValue>((v) => v !== undefined).optional(),
-  })
-  .strict();
+const IngredientSchema = z.strictObject({
+  title: z.string().check(z.minLength(1), z.maxLength(1024)),
+  format: z.string().check(z.minLength(1), z.maxLength(200)),
+  relationship: z.enum(['parentOf', 'componentOf', 'inputTo']),
+  instanceId: z.optional(z.string().check(z.maxLength(1024))),
+  description: z.optional(z.string()),
+  activeManifest: z.optional(HashedUriSchema),
+  claimSignature: z.optional(HashedUriSchema),
+  thumbnail: z.optional(HashedUriSchema),
+  validationResults: z.optional(z.custom<CborValue>((v) => v !== undefined)),
+});
 
 function uri(u: { url: string; hash: Uint8Array; alg?: string | undefined }): Map<string, CborValue> {
   const m = new Map<string, CborValue>([

@@ -1,5 +1,5 @@
 import { parseInput } from '@omt/core/input';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { AssertionDraft } from './assertion.js';
 
 /**
@@ -25,10 +25,12 @@ const FieldsSchema = z
   .record(
     z
       .string()
-      .regex(/^(exif|exifEX|tiff|Iptc4xmpCore|Iptc4xmpExt|photoshop|xmp|dc|dcterms):[A-Za-z][\w.-]*$/),
+      .check(
+        z.regex(/^(exif|exifEX|tiff|Iptc4xmpCore|Iptc4xmpExt|photoshop|xmp|dc|dcterms):[A-Za-z][\w.-]*$/),
+      ),
     z.unknown(),
   )
-  .refine((r) => Object.keys(r).length > 0 && Object.keys(r).length <= 1000, { message: '1 to 1000 fields' });
+  .check(z.refine((r) => Object.keys(r).length > 0 && Object.keys(r).length <= 1000, '1 to 1000 fields'));
 
 /**
  * Builds a `c2pa.metadata` JSON-LD assertion from prefixed fields.
