@@ -281,6 +281,51 @@ export function inclusionProof(leafHashes: readonly Uint8Array[], index: number)
 }
 
 /**
+ * Every leaf's RFC 9162 inclusion proof at once, in O(n log n) time with n − 1 node hashes —
+ * what a batcher needs when each of n records gets its proof (per-leaf `inclusionProof` costs
+ * O(log² n) each). It builds the tree level by level: a node without a right sibling moves up
+ * unchanged, which yields exactly the RFC 9162 §2.1.1 tree (left subtree = largest power of two).
+ *
+ * @example
+ * ```ts
+ * const proofs = inclusionProofs(hashes);
+ * verifyInclusion(5, hashes.length, hashes[5], proofs[5], merkleRoot(hashes)); // true
+ * ```
+ */
+export function inclusionProofs(leafHashes: readonly Uint8Array[]): Uint8Array[][] {
+  checkLeafHashes(leafHashes);
+  const n = leafHashes.length;
+  const proofs: Uint8Array[][] = Array.from({ length: n }, () => []);
+  // owners[i] = the leaves under node i of the current level, as a contiguous range [start, end).
+  let level: Uint8Array[] = leafHashes.slice();
+  let starts: number[] = leafHashes.map((_, i) => i);
+  let width = 1;
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    const nextStarts: number[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      const left = level[i] as Uint8Array;
+      const right = level[i + 1];
+      const start = starts[i] as number;
+      if (right === undefined) {
+        next.push(left);
+      } else {
+        const rightStart = starts[i + 1] as number;
+        const end = Math.min(n, rightStart + width);
+        for (let leaf = start; leaf < rightStart; leaf++) (proofs[leaf] as Uint8Array[]).push(right);
+        for (let leaf = rightStart; leaf < end; leaf++) (proofs[leaf] as Uint8Array[]).push(left);
+        next.push(nodeHash(left, right));
+      }
+      nextStarts.push(start);
+    }
+    level = next;
+    starts = nextStarts;
+    width *= 2;
+  }
+  return proofs;
+}
+
+/**
  * RFC 9162 §2.1.4.1 consistency proof from the tree over the first `oldSize` leaf hashes to the tree
  * over all of `leafHashes` (0 < oldSize ≤ leafHashes.length).
  *

@@ -7,6 +7,7 @@ import {
   hashChildren,
   hashLeaf,
   inclusionProof,
+  inclusionProofs,
   MerkleTree,
   merkleRoot,
   rootFromInclusionProof,
@@ -297,5 +298,28 @@ describe('properties (fast-check) against an independent recursive RFC 9162 impl
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('inclusionProofs (all leaves at once)', () => {
+  it('equals the per-leaf RFC 9162 proofs for every tree size 1–130, and every proof verifies', () => {
+    const leaves = Array.from({ length: 130 }, (_, i) => hashLeaf(new Uint8Array([i, i >> 8])));
+    for (let n = 1; n <= 130; n++) {
+      const hashes = leaves.slice(0, n);
+      const root = merkleRoot(hashes);
+      const all = inclusionProofs(hashes);
+      expect(all.length).toBe(n);
+      for (let i = 0; i < n; i++) {
+        expect(all[i]).toEqual(inclusionProof(hashes, i));
+        expect(verifyInclusion(i, n, hashes[i] as Uint8Array, all[i] as Uint8Array[], root)).toBe(true);
+      }
+    }
+  });
+
+  it('rejects bad input with core.merkle.invalid', () => {
+    expect(() => inclusionProofs([new Uint8Array(31)])).toThrow(
+      expect.objectContaining({ code: 'core.merkle.invalid' }),
+    );
+    expect(inclusionProofs([])).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@
  */
 import { fromHex, isBytes, toHex } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
-import { hashLeaf, MerkleTree, verifyInclusion } from '@omt/core/merkle';
+import { hashLeaf, inclusionProofs, merkleRoot, verifyInclusion } from '@omt/core/merkle';
 
 /** A record's inclusion proof in its batch (JSON-friendly, hex). */
 export interface BatchInclusion {
@@ -55,10 +55,11 @@ export function sealBatch(recordHashes: readonly Uint8Array[]): SealedBatch {
       throw new OmtError('ledger.batch.invalid', 'a record hash is 32 bytes');
     return h.slice();
   });
-  const tree = new MerkleTree();
-  for (const h of hashes) tree.appendLeafHash(hashLeaf(h));
-  const root = tree.root();
+  const leaves = hashes.map((h) => hashLeaf(h));
+  const root = merkleRoot(leaves);
   const rootHex = toHex(root);
+  // Every record gets a proof: compute them all in one pass (O(n log n)), on first use.
+  let proofs: Uint8Array[][] | undefined;
   return {
     root,
     size: hashes.length,
@@ -71,7 +72,7 @@ export function sealBatch(recordHashes: readonly Uint8Array[]): SealedBatch {
         index,
         size: hashes.length,
         root: rootHex,
-        proof: tree.inclusionProof(index).map(toHex),
+        proof: (proofs ??= inclusionProofs(leaves))[index]!.map(toHex),
       };
     },
   };
