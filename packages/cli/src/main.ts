@@ -1,4 +1,14 @@
 import { isOmtError } from '@omt/core/errors';
+import {
+  certsHelp,
+  inspectHelp,
+  runCerts,
+  runInspect,
+  runSign,
+  runVerify,
+  signHelp,
+  verifyHelp,
+} from './commands/c2pa/index.js';
 import { dbHelp, runDb } from './commands/db.js';
 import { runSignJson, runVerifyJson, signJsonHelp, verifyJsonHelp } from './commands/json-signature.js';
 import { keysHelp, runKeys } from './commands/keys.js';
@@ -20,6 +30,16 @@ Commands:
   verify-json --pub <pem> <file>  Verify a signed JSON document (exit 0 only if valid).
   db migrate | db status          The SQL store ($OMT_HOME or DATABASE_URL).
 
+Content Credentials (C2PA):
+  certs create-test-pki --alg <suite|hybrid> --out <dir>
+                                  A root → intermediate → signer test chain (ML-DSA too).
+  sign <in> -o <out> --key <pem> --cert <chain.pem> [--alg <suite>] [--manifest <json>]
+       [--parent <file>] [--sidecar]
+                                  Sign and embed a C2PA manifest (JPEG, PNG, or .c2pa sidecar).
+  verify <file> [--trust <anchors.pem>] [--sidecar <file.c2pa>]
+                                  Validate (exit 0 only when not Invalid).
+  inspect <file> --json           The whole manifest store.
+
 Every command takes --json for machine-readable output and --help for details.
 State lives in $OMT_HOME (default ./.omt); DATABASE_URL switches the store to PostgreSQL.
 Exit codes: 0 success, 1 failure (invalid signature, error), 2 usage error.
@@ -32,6 +52,10 @@ const commands: Record<string, { run: Command; help: string }> = {
   'sign-json': { run: runSignJson, help: signJsonHelp },
   'verify-json': { run: runVerifyJson, help: verifyJsonHelp },
   db: { run: runDb, help: dbHelp },
+  certs: { run: runCerts, help: certsHelp },
+  sign: { run: runSign, help: signHelp },
+  verify: { run: runVerify, help: verifyHelp },
+  inspect: { run: runInspect, help: inspectHelp },
 };
 
 /**
