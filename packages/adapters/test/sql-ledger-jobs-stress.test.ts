@@ -1,4 +1,10 @@
-import { createDatabase, type OmtDatabase, SqlJobQueue, SqlKeyIndexStore, SqlUtxoStore } from '@omt/adapters/sql';
+import {
+  createDatabase,
+  type OmtDatabase,
+  SqlJobQueue,
+  SqlKeyIndexStore,
+  SqlUtxoStore,
+} from '@omt/adapters/sql';
 import { toHex } from '@omt/core/bytes';
 import { HdWallet } from '@omt/ledger/hd-wallet';
 import { OfflineChainClient } from '@omt/ledger/offline-chain-client';

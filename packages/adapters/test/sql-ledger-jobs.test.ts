@@ -66,5 +66,4 @@ describePostgres('SqlJobQueue on PostgreSQL', (url) => {
     const queue = new SqlJobQueue(omt.db);
     return { open: async () => queue };
   });
-
 });

@@ -169,3 +169,218 @@ export interface UtxoStore {
   /** Outputs in (txid, vout) order, optionally only those in one state. */
   list(filter?: { readonly state?: UtxoState }): Promise<PoolUtxo[]>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Publishing: the job queue (publisher.ts, publish-worker.ts) and chain access.
+
+/** A publishing job's life: `queued → signed → sent → confirmed`, or `failed` after its last attempt. */
+export type JobStatus = 'queued' | 'signed' | 'sent' | 'confirmed' | 'failed';
+
+/**
+ * A batch transaction's life: `signed` (persisted, not yet handed to a chain client), `stored`
+ * (kept by the offline client for later broadcast), `sent`, `confirmed`, or `abandoned` (its
+ * reservation was lost or the chain rejected it; its jobs went back to the queue).
+ */
+export type BatchStatus = 'signed' | 'stored' | 'sent' | 'confirmed' | 'abandoned';
+
+/** What {@link JobQueue.enqueue} takes: a verified intent. */
+export interface NewJob {
+  /** Caller-chosen unique id (`RESERVATION_ID_RE`); reusing one fails with `ledger.job.conflict`. */
+  readonly id: string;
+  /** The record's `rid` when it has one, else its hash (lookups go by it). */
+  readonly recordId: string;
+  /** Lower-case hex H of the record. */
+  readonly recordHash: string;
+  /** The signer's keyId. */
+  readonly keyId: string;
+  /** The verified intent as JSON text (kept for lookups and proofs). */
+  readonly intent: string;
+  /** Attempts before the job is `failed` (≥ 1). */
+  readonly maxAttempts: number;
+  readonly now: Date;
+}
+
+/** A batch transaction as the queue holds it. */
+export interface JobBatch {
+  readonly id: string;
+  readonly status: BatchStatus;
+  readonly chain: 'bsv' | 'btc';
+  /** Display-order txid. */
+  readonly txid: string;
+  /** Signed raw transaction, hex. */
+  readonly rawTx: string;
+  /** The OP_RETURN output's index. */
+  readonly vout: number;
+  /** The UTXO reservation funding it. */
+  readonly reservationId: string;
+  /** The change output (index and the wallet key path that spends it), when there is one. */
+  readonly change?: { readonly vout: number; readonly keyPath: string } | undefined;
+  /** hex RFC 9162 root the OP_RETURN commits to, and the number of records. */
+  readonly root: string;
+  readonly size: number;
+  /** Broadcast attempts so far. */
+  readonly attempts: number;
+  readonly nextAttemptAt: Date;
+  readonly lastError?: string | undefined;
+  /** Set once confirmed: the block height and the BRC-74 BUMP (hex). */
+  readonly block?: { readonly height: number; readonly bump: string } | undefined;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** A batch inclusion proof as stored (same shape as batch.ts `BatchInclusion`). */
+export interface StoredInclusion {
+  readonly recordHash: string;
+  readonly index: number;
+  readonly size: number;
+  readonly root: string;
+  readonly proof: readonly string[];
+}
+
+/** A job as the queue holds it. */
+export interface PublishJob {
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly recordId: string;
+  readonly recordHash: string;
+  readonly keyId: string;
+  readonly intent: string;
+  /** Claims so far (a claim is an attempt). */
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  /** Not claimable before this instant (exponential backoff after a failure). */
+  readonly nextAttemptAt: Date;
+  readonly lastError?: string | undefined;
+  /** The worker holding the job while `queued`, and until when. */
+  readonly leaseOwner?: string | undefined;
+  readonly leaseUntil?: Date | undefined;
+  /** From `signed` on: the record's inclusion proof and its batch. */
+  readonly inclusion?: StoredInclusion | undefined;
+  readonly batch?: JobBatch | undefined;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** What a worker claims. */
+export interface ClaimRequest {
+  /** Worker id (`RESERVATION_ID_RE`). */
+  readonly worker: string;
+  /** At most this many (1–10,000). */
+  readonly limit: number;
+  readonly now: Date;
+  /** The lease lapses at now + leaseMs; the job can then be claimed again (> 0). */
+  readonly leaseMs: number;
+}
+
+/** A signed batch transaction and the inclusion proof of each of its jobs. */
+export interface SignedBatch {
+  readonly id: string;
+  readonly chain: 'bsv' | 'btc';
+  readonly txid: string;
+  readonly rawTx: string;
+  readonly vout: number;
+  readonly reservationId: string;
+  readonly change?: { readonly vout: number; readonly keyPath: string } | undefined;
+  readonly root: string;
+  readonly size: number;
+  readonly jobs: readonly { readonly id: string; readonly inclusion: StoredInclusion }[];
+}
+
+/** Exponential backoff: retry after min(baseMs × 2^(attempts−1), maxMs). */
+export interface RetryPolicy {
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * The publishing job queue (SQL: `@omt/adapters/sql` `SqlJobQueue`; in memory: `MemoryJobQueue`).
+ * Invariants every implementation keeps (`jobQueueContract` checks them):
+ * - `claim` is atomic across processes: a `queued` job whose `nextAttemptAt ≤ now` and whose lease
+ *   is absent or lapsed goes to exactly one claimer, which holds it until `now + leaseMs`; each
+ *   claim counts one attempt. Oldest jobs first.
+ * - `markSigned` records a batch and moves its jobs to `signed` in one step, all or nothing, only
+ *   while `worker` still holds every job's lease (else `ledger.job.lease-lost`); the batch is then
+ *   leased to `worker` for `leaseMs`.
+ * - `release` hands claimed jobs back (a failed attempt): `queued` with `nextAttemptAt` per the
+ *   retry policy, or `failed` once `attempts ≥ maxAttempts`; jobs the worker no longer holds are
+ *   left alone.
+ * - `claimBatches` takes `signed` batches whose lease is absent or lapsed and whose
+ *   `nextAttemptAt ≤ now` (a worker died, or a broadcast is being retried), leasing them.
+ * - `updateBatch` moves a batch (and its jobs) forward: `stored` (jobs stay `signed`), `sent`,
+ *   `confirmed` (with the block); a batch never moves backwards (`ledger.job.state`).
+ * - `retryBatch` keeps a `signed` batch for another broadcast attempt after the backoff.
+ * - `abandonBatch` gives up a batch's transaction: the batch is `abandoned` and its jobs return
+ *   to `queued` (or `failed` once out of attempts) without a batch.
+ */
+export interface JobQueue {
+  enqueue(job: NewJob): Promise<PublishJob>;
+  claim(request: ClaimRequest): Promise<PublishJob[]>;
+  markSigned(batch: SignedBatch, worker: string, now: Date, leaseMs: number): Promise<void>;
+  release(
+    jobIds: readonly string[],
+    worker: string,
+    error: string,
+    now: Date,
+    retry: RetryPolicy,
+  ): Promise<void>;
+  claimBatches(request: ClaimRequest): Promise<JobBatch[]>;
+  updateBatch(
+    batchId: string,
+    update: {
+      readonly status: 'stored' | 'sent' | 'confirmed';
+      readonly block?: { height: number; bump: string };
+    },
+    now: Date,
+  ): Promise<void>;
+  retryBatch(batchId: string, error: string, now: Date, retry: RetryPolicy): Promise<void>;
+  abandonBatch(batchId: string, error: string, now: Date, retry: RetryPolicy): Promise<void>;
+  get(jobId: string): Promise<PublishJob | undefined>;
+  /** The most recent job of a record id. */
+  findByRecord(recordId: string): Promise<PublishJob | undefined>;
+  /** Batches in one state, oldest first. */
+  listBatches(filter: { readonly status: BatchStatus; readonly limit: number }): Promise<JobBatch[]>;
+  /** Jobs per status (health, operators). */
+  counts(): Promise<Record<JobStatus, number>>;
+}
+
+/** A transaction's state as a chain client sees it. */
+export type ChainTxState =
+  | 'unknown'
+  | 'stored'
+  | 'queued'
+  | 'sent'
+  | 'seen'
+  | 'mined'
+  | 'rejected'
+  | 'double-spend';
+
+/** Result of a broadcast or status query. */
+export interface ChainTxStatus {
+  readonly txid: string;
+  readonly state: ChainTxState;
+  /** The service's own status word (ARC `txStatus`, …), for operators. */
+  readonly detail?: string | undefined;
+  readonly blockHash?: string | undefined;
+  readonly blockHeight?: number | undefined;
+  /** A BRC-74 BUMP (hex) when the service returned one (ARC does for MINED); verify before use. */
+  readonly merklePath?: string | undefined;
+}
+
+/**
+ * Access to a chain (ARCHITECTURE rule 2): `OfflineChainClient` (embedded default), and in
+ * `@omt/adapters`: `BitcoinCoreRpcClient` (`/bitcoin-rpc`), `ArcClient` (`/arc`).
+ * - `broadcast` hands over a signed raw transaction; a definitive refusal (invalid, conflicting)
+ *   throws `ledger.chain.rejected`, a service that cannot be reached or errs transiently throws
+ *   `ledger.chain.unavailable` (the caller retries).
+ * - `txStatus` never throws for an unknown txid (state `unknown`).
+ * - `merkleProof` gives the BUMP of a mined transaction (undefined until mined); callers re-verify
+ *   it against `blockHeader` (anchor-bump.ts `bumpRoot`), never trusting it as given.
+ * - `blockHeader(height)` gives the 80-byte header (hex) at a height of the best chain, or undefined.
+ */
+export interface ChainClient {
+  readonly chain: 'bsv' | 'btc';
+  broadcast(rawTx: string): Promise<ChainTxStatus>;
+  txStatus(txid: string): Promise<ChainTxStatus>;
+  merkleProof(txid: string): Promise<{ readonly blockHeight: number; readonly bump: string } | undefined>;
+  blockHeader(height: number): Promise<string | undefined>;
+}

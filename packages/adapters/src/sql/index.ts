@@ -30,6 +30,23 @@ export {
 export { omtMigrationProvider, omtMigrations } from './migrations/index.js';
 export type { AuditEntriesTable, AuditHeadsTable, Int8Column, OmtSchema } from './schema.js';
 export { SqlAuditLogStore } from './sql-audit-log-store.js';
+export { SqlKmsKeyStore } from './sql-kms-key-store.js';
+export type {
+  KmsGrantsTable,
+  KmsJobsTable,
+  KmsKeysTable,
+  KmsObjectSecretsTable,
+  KmsSchema,
+  KmsTenantsTable,
+  OmtKmsSchema,
+} from './sql-kms-schema.js';
+export {
+  type LedgerBatchesTable,
+  type LedgerJobsSchema,
+  type LedgerJobsTable,
+  SqlJobQueue,
+} from './sql-ledger-jobs.js';
+export { type LedgerKeyIndexesTable, SqlKeyIndexStore } from './sql-ledger-key-index.js';
 export { SqlKeyRegistry } from './sql-ledger-key-registry.js';
 export { SqlNonceStore } from './sql-ledger-nonce-store.js';
 export type {
@@ -41,5 +58,3 @@ export type {
   OmtLedgerSchema,
 } from './sql-ledger-schema.js';
 export { SqlUtxoStore } from './sql-ledger-utxo-store.js';
-export { type LedgerBatchesTable, type LedgerJobsSchema, type LedgerJobsTable, SqlJobQueue } from './sql-ledger-jobs.js';
-export { type LedgerKeyIndexesTable, SqlKeyIndexStore } from './sql-ledger-key-index.js';

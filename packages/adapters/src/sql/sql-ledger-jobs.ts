@@ -171,7 +171,8 @@ export class SqlJobQueue implements JobQueue {
   async markSigned(batch: SignedBatch, worker: string, now: Date, leaseMs: number): Promise<void> {
     const b = parseSignedBatch(batch);
     const w = parseJobId(worker, 'worker');
-    if (!Number.isInteger(leaseMs) || leaseMs < 1) throw new OmtError('ledger.job.invalid', 'leaseMs must be ≥ 1');
+    if (!Number.isInteger(leaseMs) || leaseMs < 1)
+      throw new OmtError('ledger.job.invalid', 'leaseMs must be ≥ 1');
     await runLedgerQuery('recording a signed batch', () =>
       this.#db.transaction().execute(async (trx) => {
         const inserted = await trx
@@ -292,7 +293,10 @@ export class SqlJobQueue implements JobQueue {
 
   async updateBatch(
     batchId: string,
-    update: { readonly status: 'stored' | 'sent' | 'confirmed'; readonly block?: { height: number; bump: string } },
+    update: {
+      readonly status: 'stored' | 'sent' | 'confirmed';
+      readonly block?: { height: number; bump: string };
+    },
     now: Date,
   ): Promise<void> {
     const id = parseJobId(batchId, 'batch id');
@@ -377,10 +381,20 @@ export class SqlJobQueue implements JobQueue {
           throw new OmtError('ledger.job.state', `batch is ${b.status}; it cannot be abandoned`);
         await trx
           .updateTable('omt_ledger_batches')
-          .set({ status: 'abandoned', last_error: text, lease_owner: null, lease_until: null, updated_at: now })
+          .set({
+            status: 'abandoned',
+            last_error: text,
+            lease_owner: null,
+            lease_until: null,
+            updated_at: now,
+          })
           .where('id', '=', id)
           .execute();
-        const jobs = await trx.selectFrom('omt_ledger_jobs').select('id').where('batch_id', '=', id).execute();
+        const jobs = await trx
+          .selectFrom('omt_ledger_jobs')
+          .select('id')
+          .where('batch_id', '=', id)
+          .execute();
         await this.#requeue(
           trx,
           jobs.map((j) => j.id),
@@ -393,7 +407,11 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async #stateError(id: string, why: string): Promise<never> {
-    const b = await this.#db.selectFrom('omt_ledger_batches').select('status').where('id', '=', id).executeTakeFirst();
+    const b = await this.#db
+      .selectFrom('omt_ledger_batches')
+      .select('status')
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (b === undefined) throw new OmtError('ledger.job.unknown', 'no such batch');
     throw new OmtError('ledger.job.state', `batch ${why} (it is ${b.status})`);
   }
@@ -407,7 +425,12 @@ export class SqlJobQueue implements JobQueue {
   }
 
   async findByRecord(recordId: string): Promise<PublishJob | undefined> {
-    if (typeof recordId !== 'string' || recordId.length === 0 || recordId.length > 512 || recordId.includes('\u0000'))
+    if (
+      typeof recordId !== 'string' ||
+      recordId.length === 0 ||
+      recordId.length > 512 ||
+      recordId.includes('\u0000')
+    )
       return undefined;
     const row = await runLedgerQuery('reading a job', () =>
       this.#db
@@ -428,7 +451,11 @@ export class SqlJobQueue implements JobQueue {
       batchId === null
         ? undefined
         : await runLedgerQuery('reading a batch', () =>
-            this.#db.selectFrom('omt_ledger_batches').selectAll().where('id', '=', batchId).executeTakeFirst(),
+            this.#db
+              .selectFrom('omt_ledger_batches')
+              .selectAll()
+              .where('id', '=', batchId)
+              .executeTakeFirst(),
           );
     return toJob(row, batch);
   }
@@ -484,14 +511,16 @@ function toBatch(b: Selectable<LedgerBatchesTable>): JobBatch {
     attempts: b.attempts,
     nextAttemptAt: new Date(b.next_attempt_at),
     lastError: b.last_error ?? undefined,
-    block:
-      b.block_height === null || b.bump === null ? undefined : { height: b.block_height, bump: b.bump },
+    block: b.block_height === null || b.bump === null ? undefined : { height: b.block_height, bump: b.bump },
     createdAt: new Date(b.created_at),
     updatedAt: new Date(b.updated_at),
   };
 }
 
-function toJob(row: Selectable<LedgerJobsTable>, batch: Selectable<LedgerBatchesTable> | undefined): PublishJob {
+function toJob(
+  row: Selectable<LedgerJobsTable>,
+  batch: Selectable<LedgerBatchesTable> | undefined,
+): PublishJob {
   return {
     id: row.id,
     status: row.status,

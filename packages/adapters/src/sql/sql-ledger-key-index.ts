@@ -38,14 +38,19 @@ export class SqlKeyIndexStore implements KeyIndexStore {
         .insertInto('omt_ledger_key_indexes')
         .values({ wallet_id: walletId, chain, next_index: 1 })
         .onConflict((oc) =>
-          oc.columns(['wallet_id', 'chain']).doUpdateSet({ next_index: sql`omt_ledger_key_indexes.next_index + 1` }),
+          oc
+            .columns(['wallet_id', 'chain'])
+            .doUpdateSet({ next_index: sql`omt_ledger_key_indexes.next_index + 1` }),
         )
         .returning('next_index')
         .executeTakeFirstOrThrow(),
     );
     const index = Number(row.next_index) - 1;
     if (index > MAX_KEY_INDEX)
-      throw new OmtError('ledger.wallet.exhausted', `wallet: the ${chain} chain has no unused non-hardened index left`);
+      throw new OmtError(
+        'ledger.wallet.exhausted',
+        `wallet: the ${chain} chain has no unused non-hardened index left`,
+      );
     return index;
   }
 

@@ -9,9 +9,10 @@
 import { toHex } from '@omt/core/bytes';
 import { isOmtError } from '@omt/core/errors';
 import { getSuite } from '@omt/core/suites';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signerRegistration } from '../key-registry.js';
 import type {
+  JobQueue,
   KeyRegistry,
   NonceStore,
   NonceUse,
@@ -517,6 +518,282 @@ export function utxoStoreContract(name: string, makeFixture: () => Promise<UtxoS
         expect(await codeOf(s.reserve(r as ReserveRequest))).toBe('ledger.utxo.invalid');
       expect(await codeOf(s.markSpent('ok', 'not-a-txid'))).toBe('ledger.utxo.invalid');
       expect(await s.list({ state: 'reserved' })).toEqual([]);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// JobQueue
+
+const RETRY = { baseMs: 1000, maxMs: 8000 } as const;
+
+function newJob(
+  now: Date,
+  extra: Partial<{ recordId: string; maxAttempts: number }> = {},
+): {
+  id: string;
+  recordId: string;
+  recordHash: string;
+  keyId: string;
+  intent: string;
+  maxAttempts: number;
+  now: Date;
+} {
+  const hash = randomHex(32);
+  return {
+    id: `job-${randomHex(12)}`,
+    recordId: extra.recordId ?? `rid-${randomHex(6)}`,
+    recordHash: hash,
+    keyId: randomHex(32),
+    intent: JSON.stringify({ record: { hash } }),
+    maxAttempts: extra.maxAttempts ?? 3,
+    now,
+  };
+}
+
+function inclusionFor(recordHash: string, index: number, size: number, root: string) {
+  return { recordHash, index, size, root, proof: size > 1 ? [randomHex(32)] : [] };
+}
+
+/**
+ * A JobQueue factory. `open()` may return the same queue every time: each test works at its own
+ * instant, earlier than every instant before it, so jobs left by earlier tests are never due.
+ */
+export interface JobQueueFixture {
+  open(): Promise<JobQueue>;
+  readonly close?: () => Promise<void>;
+}
+
+/**
+ * The {@link JobQueue} contract: leases, exactly-once claims under concurrency, backoff and
+ * `failed`, batches signed all-or-nothing by the lease holder, recovery of stalled batches.
+ * @example
+ * ```ts
+ * jobQueueContract('memory', async () => ({ open: async () => new MemoryJobQueue() }));
+ * ```
+ */
+export function jobQueueContract(name: string, makeFixture: () => Promise<JobQueueFixture>): void {
+  describe(`JobQueue contract: ${name}`, () => {
+    const fx = fixtureHandle(makeFixture);
+    afterAll(async () => {
+      await fx().close?.();
+    });
+    // Each test starts 60 days before the previous one (see JobQueueFixture).
+    let T = new Date(Date.UTC(2040, 0, 1));
+    beforeEach(() => {
+      T = new Date(T.getTime() - 60 * 86_400_000);
+    });
+    const plus = (ms: number): Date => new Date(T.getTime() + ms);
+
+    async function signBatch(q: JobQueue, ids: string[], hashes: string[], worker: string, now: Date) {
+      const root = randomHex(32);
+      const batch = {
+        id: `batch-${randomHex(8)}`,
+        chain: 'bsv' as const,
+        txid: randomHex(32),
+        rawTx: '0100',
+        vout: 0,
+        reservationId: `res-${randomHex(6)}`,
+        change: { vout: 1, keyPath: "m/44'/236'/0'/1/0" },
+        root,
+        size: ids.length,
+        jobs: ids.map((id, i) => ({ id, inclusion: inclusionFor(hashes[i] as string, i, ids.length, root) })),
+      };
+      await q.markSigned(batch, worker, now, 30_000);
+      return batch;
+    }
+
+    it('enqueue → get round-trips; a job id is never reused; unknown ids → undefined', async () => {
+      const q = await fx().open();
+      const j = newJob(T);
+      const got = await q.enqueue(j);
+      expect([got.id, got.status, got.attempts, got.recordId, got.recordHash, got.intent]).toEqual([
+        j.id,
+        'queued',
+        0,
+        j.recordId,
+        j.recordHash,
+        j.intent,
+      ]);
+      expect((await q.get(j.id))?.nextAttemptAt.getTime()).toBe(T.getTime());
+      expect(await codeOf(q.enqueue(j))).toBe('ledger.job.conflict');
+      expect(await q.get('job-unknown')).toBeUndefined();
+      expect(await codeOf(q.enqueue({ ...newJob(T), recordHash: 'zz' }))).toBe('ledger.job.invalid');
+      expect(await codeOf(q.claim({ worker: 'w 1', limit: 1, now: T, leaseMs: 1 }))).toBe(
+        'ledger.job.invalid',
+      );
+    });
+
+    it('claim takes the oldest due jobs, up to the limit, leased and counted as an attempt', async () => {
+      const q = await fx().open();
+      const jobs = [newJob(T), newJob(T), newJob(T)];
+      for (const j of jobs) await q.enqueue(j);
+      const a = await q.claim({ worker: 'w1', limit: 2, now: T, leaseMs: 10_000 });
+      expect(a.map((j) => j.id)).toEqual([jobs[0]?.id, jobs[1]?.id]);
+      expect(a.map((j) => [j.attempts, j.leaseOwner, j.leaseUntil?.getTime()])).toEqual([
+        [1, 'w1', T.getTime() + 10_000],
+        [1, 'w1', T.getTime() + 10_000],
+      ]);
+      const b = await q.claim({ worker: 'w2', limit: 10, now: plus(1), leaseMs: 10_000 });
+      expect(b.map((j) => j.id)).toEqual([jobs[2]?.id]);
+      expect(await q.claim({ worker: 'w3', limit: 10, now: plus(9_999), leaseMs: 10_000 })).toEqual([]);
+      // The lease lapses (worker died): the job is claimed again, attempt 2.
+      const c = await q.claim({ worker: 'w3', limit: 10, now: plus(10_000), leaseMs: 10_000 });
+      expect(c.map((j) => [j.id, j.attempts, j.leaseOwner])).toEqual([
+        [jobs[0]?.id, 2, 'w3'],
+        [jobs[1]?.id, 2, 'w3'],
+      ]);
+    });
+
+    it('16 concurrent claimers never get the same job', async () => {
+      const q = await fx().open();
+      const ids = new Set<string>();
+      for (let i = 0; i < 60; i++) ids.add((await q.enqueue(newJob(T))).id);
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, w) => q.claim({ worker: `w${w}`, limit: 5, now: T, leaseMs: 60_000 })),
+      );
+      const claimed = results.flat().map((j) => j.id);
+      expect(new Set(claimed).size).toBe(claimed.length);
+      for (const id of claimed) expect(ids.has(id)).toBe(true);
+      const rest = await q.claim({ worker: 'late', limit: 100, now: T, leaseMs: 60_000 });
+      expect(claimed.length + rest.length).toBe(60);
+    });
+
+    it('release backs off exponentially, then fails the job after maxAttempts', async () => {
+      const q = await fx().open();
+      const j = newJob(T, { maxAttempts: 3 });
+      await q.enqueue(j);
+      await q.claim({ worker: 'w', limit: 1, now: T, leaseMs: 1000 });
+      await q.release([j.id], 'w', 'boom 1', T, RETRY);
+      let got = await q.get(j.id);
+      expect([got?.status, got?.attempts, got?.lastError, got?.nextAttemptAt.getTime()]).toEqual([
+        'queued',
+        1,
+        'boom 1',
+        T.getTime() + 1000,
+      ]);
+      expect(await q.claim({ worker: 'w', limit: 1, now: plus(999), leaseMs: 1000 })).toEqual([]);
+      expect(await q.claim({ worker: 'w', limit: 1, now: plus(1000), leaseMs: 1000 })).toHaveLength(1);
+      await q.release([j.id], 'w', 'boom 2', plus(1000), RETRY);
+      expect((await q.get(j.id))?.nextAttemptAt.getTime()).toBe(T.getTime() + 1000 + 2000);
+      // Another worker's release does nothing.
+      await q.claim({ worker: 'w', limit: 1, now: plus(3000), leaseMs: 1000 });
+      await q.release([j.id], 'someone-else', 'nope', plus(3000), RETRY);
+      expect((await q.get(j.id))?.leaseOwner).toBe('w');
+      await q.release([j.id], 'w', 'boom 3', plus(3000), RETRY);
+      got = await q.get(j.id);
+      expect([got?.status, got?.attempts, got?.lastError]).toEqual(['failed', 3, 'boom 3']);
+      expect(await q.claim({ worker: 'w', limit: 1, now: plus(1e9), leaseMs: 1000 })).toEqual([]);
+      expect((await q.counts()).failed).toBeGreaterThanOrEqual(1);
+    });
+
+    it('markSigned moves the whole batch only while the worker holds every lease', async () => {
+      const q = await fx().open();
+      const jobs = [newJob(T), newJob(T), newJob(T)];
+      for (const j of jobs) await q.enqueue(j);
+      const ids = jobs.map((j) => j.id);
+      const hashes = jobs.map((j) => j.recordHash);
+      await q.claim({ worker: 'w1', limit: 3, now: T, leaseMs: 1000 });
+      // Lapsed leases: another worker took the jobs; w1 must not sign them.
+      await q.claim({ worker: 'w2', limit: 3, now: plus(1000), leaseMs: 1000 });
+      expect(await codeOf(signBatch(q, ids, hashes, 'w1', plus(1001)))).toBe('ledger.job.lease-lost');
+      for (const id of ids) expect((await q.get(id))?.status).toBe('queued');
+      const batch = await signBatch(q, ids, hashes, 'w2', plus(1001));
+      const got = await q.get(ids[1] as string);
+      expect(got?.status).toBe('signed');
+      expect(got?.inclusion).toEqual(batch.jobs[1]?.inclusion);
+      expect([
+        got?.batch?.id,
+        got?.batch?.txid,
+        got?.batch?.status,
+        got?.batch?.rawTx,
+        got?.batch?.root,
+      ]).toEqual([batch.id, batch.txid, 'signed', '0100', batch.root]);
+      expect(got?.batch?.change).toEqual({ vout: 1, keyPath: "m/44'/236'/0'/1/0" });
+      expect(await q.claim({ worker: 'w3', limit: 10, now: plus(1e6), leaseMs: 1000 })).toEqual([]);
+      // A batch id is never reused.
+      expect(await codeOf(q.markSigned({ ...batch, jobs: batch.jobs }, 'w2', plus(1002), 1000))).toBe(
+        'ledger.job.conflict',
+      );
+    });
+
+    it('a signed batch whose lease lapsed is claimed for recovery; updates move forward only', async () => {
+      const q = await fx().open();
+      const j = newJob(T);
+      await q.enqueue(j);
+      await q.claim({ worker: 'w1', limit: 1, now: T, leaseMs: 60_000 });
+      const batch = await signBatch(q, [j.id], [j.recordHash], 'w1', T);
+      expect(await q.claimBatches({ worker: 'w2', limit: 10, now: plus(29_999), leaseMs: 1000 })).toEqual([]);
+      const taken = await q.claimBatches({ worker: 'w2', limit: 10, now: plus(30_000), leaseMs: 1000 });
+      expect(taken.map((b) => b.id)).toEqual([batch.id]);
+      expect(await q.claimBatches({ worker: 'w3', limit: 10, now: plus(30_001), leaseMs: 1000 })).toEqual([]);
+      await q.retryBatch(batch.id, 'unreachable', plus(30_000), RETRY);
+      expect(await q.claimBatches({ worker: 'w3', limit: 10, now: plus(30_999), leaseMs: 1000 })).toEqual([]);
+      const again = await q.claimBatches({ worker: 'w3', limit: 10, now: plus(31_000), leaseMs: 1000 });
+      expect(again.map((b) => [b.id, b.attempts, b.lastError])).toEqual([[batch.id, 1, 'unreachable']]);
+      await q.updateBatch(batch.id, { status: 'stored' }, plus(31_001));
+      expect((await q.get(j.id))?.status).toBe('signed');
+      expect((await q.listBatches({ status: 'stored', limit: 1000 })).map((b) => b.id)).toContain(batch.id);
+      await q.updateBatch(batch.id, { status: 'sent' }, plus(31_002));
+      expect((await q.get(j.id))?.status).toBe('sent');
+      expect(await codeOf(q.updateBatch(batch.id, { status: 'stored' }, plus(31_003)))).toBe(
+        'ledger.job.state',
+      );
+      expect(await codeOf(q.updateBatch(batch.id, { status: 'confirmed' }, plus(31_003)))).toBe(
+        'ledger.job.invalid',
+      );
+      await q.updateBatch(
+        batch.id,
+        { status: 'confirmed', block: { height: 850_000, bump: 'fe00' } },
+        plus(31_004),
+      );
+      const got = await q.get(j.id);
+      expect([got?.status, got?.batch?.status, got?.batch?.block]).toEqual([
+        'confirmed',
+        'confirmed',
+        { height: 850_000, bump: 'fe00' },
+      ]);
+      expect(await codeOf(q.abandonBatch(batch.id, 'x', plus(31_005), RETRY))).toBe('ledger.job.state');
+      expect(await codeOf(q.updateBatch('batch-unknown', { status: 'sent' }, T))).toBe('ledger.job.unknown');
+    });
+
+    it('abandonBatch returns its jobs to the queue (with backoff) and keeps the batch for the record', async () => {
+      const q = await fx().open();
+      const jobs = [newJob(T), newJob(T)];
+      for (const j of jobs) await q.enqueue(j);
+      await q.claim({ worker: 'w1', limit: 2, now: T, leaseMs: 60_000 });
+      const batch = await signBatch(
+        q,
+        jobs.map((j) => j.id),
+        jobs.map((j) => j.recordHash),
+        'w1',
+        T,
+      );
+      await q.abandonBatch(batch.id, 'ledger.utxo.reservation-unknown', plus(5), RETRY);
+      await q.abandonBatch(batch.id, 'again', plus(6), RETRY);
+      const got = await q.get(jobs[0]?.id as string);
+      expect([got?.status, got?.batch, got?.inclusion, got?.lastError, got?.nextAttemptAt.getTime()]).toEqual(
+        ['queued', undefined, undefined, 'ledger.utxo.reservation-unknown', T.getTime() + 5 + 1000],
+      );
+      expect((await q.listBatches({ status: 'abandoned', limit: 1000 })).map((b) => b.id)).toContain(
+        batch.id,
+      );
+      const again = await q.claim({ worker: 'w2', limit: 10, now: plus(1005), leaseMs: 1000 });
+      expect(again.map((j) => [j.id, j.attempts])).toEqual(jobs.map((j) => [j.id, 2]));
+    });
+
+    it('findByRecord gives the latest job of a record id', async () => {
+      const q = await fx().open();
+      const rid = `rid-${randomHex(4)}`;
+      const a = newJob(T, { recordId: rid });
+      const b = newJob(plus(1), { recordId: rid });
+      await q.enqueue(a);
+      await q.enqueue(b);
+      expect((await q.findByRecord(rid))?.id).toBe(b.id);
+      expect(await q.findByRecord('rid-none')).toBeUndefined();
+      const counts = await q.counts();
+      expect(counts.queued).toBeGreaterThanOrEqual(2);
+      expect(Object.keys(counts).sort()).toEqual(['confirmed', 'failed', 'queued', 'sent', 'signed']);
     });
   });
 }

@@ -75,8 +75,16 @@ export const ledgerJobs0004: Migration = {
       .on('omt_ledger_jobs')
       .columns(['status', 'next_attempt_at', 'seq'])
       .execute();
-    await db.schema.createIndex('omt_ledger_jobs_record').on('omt_ledger_jobs').columns(['record_id', 'seq']).execute();
-    await db.schema.createIndex('omt_ledger_jobs_batch_idx').on('omt_ledger_jobs').column('batch_id').execute();
+    await db.schema
+      .createIndex('omt_ledger_jobs_record')
+      .on('omt_ledger_jobs')
+      .columns(['record_id', 'seq'])
+      .execute();
+    await db.schema
+      .createIndex('omt_ledger_jobs_batch_idx')
+      .on('omt_ledger_jobs')
+      .column('batch_id')
+      .execute();
 
     await db.schema
       .createTable('omt_ledger_key_indexes')
