@@ -12,6 +12,26 @@ import {
 import { dbHelp, runDb } from './commands/db.js';
 import { runSignJson, runVerifyJson, signJsonHelp, verifyJsonHelp } from './commands/json-signature.js';
 import { keysHelp, runKeys } from './commands/keys.js';
+import {
+  anchorHelp,
+  intentHelp,
+  jobHelp,
+  publishHelp,
+  runAnchor,
+  runIntent,
+  runJob,
+  runPublish,
+  runServe,
+  runSigner,
+  runUtxo,
+  runWallet,
+  runWorker,
+  serveHelp,
+  signerHelp,
+  utxoHelp,
+  walletHelp,
+  workerHelp,
+} from './commands/ledger/index.js';
 import type { CliContext } from './context.js';
 
 export type { CliContext } from './context.js';
@@ -40,6 +60,20 @@ Content Credentials (C2PA):
                                   Validate (exit 0 only when not Invalid).
   inspect <file> --json           The whole manifest store.
 
+Publishing and anchoring (Bitcoin/BSV):
+  wallet init [--network <n>] | wallet address
+                                  The HD wallet in $OMT_HOME (funding and change keys).
+  utxo add <txid>:<vout> --satoshis <n> | utxo list | utxo split --into <n>
+  signer register|revoke|list <pub.pem>
+                                  The registry of keys allowed to publish.
+  intent sign --key <pem> <record.json>
+                                  A signed publishing intent (adds timestamp and nonce).
+  publish <intent.json> [--wait]  Verify and queue an intent; prints the job id.
+  job <id>                        A job with its txid, raw transaction and anchoring proof.
+  anchor verify <proof.json>      Check an anchoring proof offline.
+  worker [--once]                 Run the publisher (batches records into OP_RETURN txs).
+  serve [--port <n>]              The HTTP API on 127.0.0.1.
+
 Every command takes --json for machine-readable output and --help for details.
 State lives in $OMT_HOME (default ./.omt); DATABASE_URL switches the store to PostgreSQL.
 Exit codes: 0 success, 1 failure (invalid signature, error), 2 usage error.
@@ -56,6 +90,15 @@ const commands: Record<string, { run: Command; help: string }> = {
   sign: { run: runSign, help: signHelp },
   verify: { run: runVerify, help: verifyHelp },
   inspect: { run: runInspect, help: inspectHelp },
+  wallet: { run: runWallet, help: walletHelp },
+  utxo: { run: runUtxo, help: utxoHelp },
+  signer: { run: runSigner, help: signerHelp },
+  intent: { run: runIntent, help: intentHelp },
+  publish: { run: runPublish, help: publishHelp },
+  job: { run: runJob, help: jobHelp },
+  anchor: { run: runAnchor, help: anchorHelp },
+  worker: { run: runWorker, help: workerHelp },
+  serve: { run: runServe, help: serveHelp },
 };
 
 /**

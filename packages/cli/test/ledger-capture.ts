@@ -1,0 +1,44 @@
+import type { CliContext } from '../src/context.js';
+
+/** One captured command run. */
+export interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+type Run = (ctx: CliContext, argv: string[]) => Promise<{ exitCode: number }>;
+
+/**
+ * Calls a run function in-process with captured output, mapping thrown errors to exit codes the
+ * way `main` does (usage → 2, anything else → 1, `--json` → `{error: {code, message}}`).
+ */
+export async function capture(
+  run: Run,
+  argv: string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const ctx: CliContext = {
+    env,
+    cwd,
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+  };
+  try {
+    const r = await run(ctx, argv);
+    return { code: r.exitCode, stdout, stderr };
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'cli.internal';
+    const message = (e as Error).message;
+    if (argv.includes('--json')) stdout += `${JSON.stringify({ error: { code, message } })}\n`;
+    else stderr += `omt: ${message} [${code}]\n`;
+    return { code: code === 'cli.usage' ? 2 : 1, stdout, stderr };
+  }
+}
