@@ -6,6 +6,7 @@ import { AuditLog, verifyAuditLog } from '@omt/core/audit-log';
 import { keyId } from '@omt/core/keys';
 import { getSuite } from '@omt/core/suites';
 import { demoC2pa } from './c2pa-section.js';
+import { demoKms } from './kms-section.js';
 import { demoLedger } from './ledger-section.js';
 import { demoMerkle } from './merkle-section.js';
 import { demoSuites, type SuiteReport } from './suites-section.js';

@@ -12,6 +12,7 @@ import {
 import { dbHelp, runDb } from './commands/db.js';
 import { runSignJson, runVerifyJson, signJsonHelp, verifyJsonHelp } from './commands/json-signature.js';
 import { keysHelp, runKeys } from './commands/keys.js';
+import { decryptHelp, encryptHelp, kmsHelp, runDecrypt, runEncrypt, runKms } from './commands/kms/index.js';
 import {
   anchorHelp,
   intentHelp,
@@ -60,6 +61,16 @@ Content Credentials (C2PA):
                                   Validate (exit 0 only when not Invalid).
   inspect <file> --json           The whole manifest store.
 
+Key management and encryption (L1–L4 envelope encryption):
+  kms init [--pkcs11-module <lib> --pkcs11-slot <n> --pkcs11-pin-env <VAR>]
+                                  The root key provider: a local key file (OMT_KMS_PASSPHRASE)
+                                  or a PKCS#11 HSM.
+  kms tenant create|disable|enable|revoke|reinstate|rotate <tenant>
+  kms shred --tenant <t> --service <s> | --object <id>
+  kms status [--tenant <t>]
+  encrypt --tenant <t> --service <s> <in> -o <out>
+  decrypt <in> -o <out>
+
 Publishing and anchoring (Bitcoin/BSV):
   wallet init [--network <n>] | wallet address
                                   The HD wallet in $OMT_HOME (funding and change keys).
@@ -90,6 +101,9 @@ const commands: Record<string, { run: Command; help: string }> = {
   sign: { run: runSign, help: signHelp },
   verify: { run: runVerify, help: verifyHelp },
   inspect: { run: runInspect, help: inspectHelp },
+  kms: { run: runKms, help: kmsHelp },
+  encrypt: { run: runEncrypt, help: encryptHelp },
+  decrypt: { run: runDecrypt, help: decryptHelp },
   wallet: { run: runWallet, help: walletHelp },
   utxo: { run: runUtxo, help: utxoHelp },
   signer: { run: runSigner, help: signerHelp },
