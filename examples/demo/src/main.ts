@@ -29,6 +29,16 @@ const SECTIONS: Section[] = [
     action: 'demo.c2pa.checked',
     run: demoC2pa,
   },
+  {
+    title: 'KMS: envelope encryption for two tenants and the kill switch',
+    action: 'demo.kms.checked',
+    run: demoKms,
+  },
+  {
+    title: 'Publishing: signed intents, batched OP_RETURN anchoring, proofs',
+    action: 'demo.ledger.checked',
+    run: demoLedger,
+  },
 ];
 
 const all = process.argv.includes('--all');

@@ -60,6 +60,10 @@ export function sealBatch(recordHashes: readonly Uint8Array[]): SealedBatch {
   const rootHex = toHex(root);
   // Every record gets a proof: compute them all in one pass (O(n log n)), on first use.
   let proofs: Uint8Array[][] | undefined;
+  const allProofs = (): Uint8Array[][] => {
+    proofs ??= inclusionProofs(leaves);
+    return proofs;
+  };
   return {
     root,
     size: hashes.length,
@@ -72,7 +76,7 @@ export function sealBatch(recordHashes: readonly Uint8Array[]): SealedBatch {
         index,
         size: hashes.length,
         root: rootHex,
-        proof: (proofs ??= inclusionProofs(leaves))[index]!.map(toHex),
+        proof: allProofs()[index]!.map(toHex),
       };
     },
   };
