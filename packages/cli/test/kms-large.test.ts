@@ -80,6 +80,11 @@ try { code = (await run(ctx, argv)).exitCode; } catch (e) { process.stderr.write
 process.stdout.write(JSON.stringify({ code, maxRssKiB: process.resourceUsage().maxRSS }));
 `;
 
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...rest } = process.env;
+  return rest;
+}
+
 async function child(argv: string[]): Promise<{ code: number; maxRss: number; stderr: string }> {
   const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
@@ -87,7 +92,9 @@ async function child(argv: string[]): Promise<{ code: number; maxRss: number; st
     {
       // `--import tsx` resolves from the working directory: the repository.
       cwd: repo,
-      env: { ...process.env, ...env, K3_COMMANDS_URL: `file://${commands}`, NODE_OPTIONS: '' },
+      // The same store as the in-process `kms init` above (PGlite in $OMT_HOME): not a
+      // DATABASE_URL the caller may have set.
+      env: { ...inheritedEnv(), ...env, K3_COMMANDS_URL: `file://${commands}`, NODE_OPTIONS: '' },
       maxBuffer: MiB,
     },
   );
