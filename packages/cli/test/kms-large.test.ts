@@ -21,49 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKms } from '../src/commands/kms/index.js';
-import type { CliContext } from '../src/context.js';
+import { capture } from './capture.js';
 
 const MiB = 1024 * 1024;
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const commands = fileURLToPath(new URL('../src/commands/kms/index.ts', import.meta.url));
-
-type Run = (ctx: CliContext, argv: string[]) => Promise<{ exitCode: number }>;
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** The OmtError code of a failure (as `main` would print it). */
-  error?: string;
-}
-
-/** Calls a run function with captured output, mapping thrown errors as `main` does. */
-async function capture(
-  run: Run,
-  argv: string[],
-  env: Record<string, string>,
-  cwd: string,
-): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const ctx: CliContext = {
-    env,
-    cwd,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  try {
-    const r = await run(ctx, argv);
-    return { code: r.exitCode, stdout, stderr };
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? 'cli.internal';
-    stderr += `omt: ${(e as Error).message} [${code}]\n`;
-    return { code: code === 'cli.usage' ? 2 : 1, stdout, stderr, error: code };
-  }
-}
 
 let dir: string;
 let env: Record<string, string>;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDecrypt, runEncrypt, runKms } from '../src/commands/kms/index.js';
-import type { CliContext } from '../src/context.js';
+import { capture } from './capture.js';
 
 const MODULE = process.env.OMT_PKCS11_MODULE || '/usr/lib/softhsm/libsofthsm2.so';
 const UTIL = '/usr/bin/softhsm2-util';
@@ -24,44 +24,6 @@ function softhsmMissing(): string | undefined {
     return 'the pkcs11js native addon does not load';
   }
   return undefined;
-}
-
-type Run = (ctx: CliContext, argv: string[]) => Promise<{ exitCode: number }>;
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** The OmtError code of a failure (as `main` would print it). */
-  error?: string;
-}
-
-/** Calls a run function with captured output, mapping thrown errors as `main` does. */
-async function capture(
-  run: Run,
-  argv: string[],
-  env: Record<string, string>,
-  cwd: string,
-): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const ctx: CliContext = {
-    env,
-    cwd,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  try {
-    const r = await run(ctx, argv);
-    return { code: r.exitCode, stdout, stderr };
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? 'cli.internal';
-    stderr += `omt: ${(e as Error).message} [${code}]\n`;
-    return { code: code === 'cli.usage' ? 2 : 1, stdout, stderr, error: code };
-  }
 }
 
 const PIN = '246810';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ledger from '../src/commands/ledger/index.js';
-import { capture } from './ledger-capture.js';
+import { capture } from './capture.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { getSuite } from '@omt/core/suites';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runIntent, runPublish, runSigner, serveLedger } from '../src/commands/ledger/index.js';
 import type { CliContext } from '../src/context.js';
-import { capture } from './ledger-capture.js';
+import { capture } from './capture.js';
 
 let dir: string;
 let env: Record<string, string>;

@@ -14,7 +14,7 @@ import {
   runWallet,
   runWorker,
 } from '../src/commands/ledger/index.js';
-import { type Captured, capture } from './ledger-capture.js';
+import { type Captured, capture } from './capture.js';
 
 let dir: string;
 let env: Record<string, string>;

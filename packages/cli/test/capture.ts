@@ -5,6 +5,8 @@ export interface Captured {
   code: number;
   stdout: string;
   stderr: string;
+  /** The OmtError code of a failure (as `main` would print it). */
+  error?: string;
 }
 
 type Run = (ctx: CliContext, argv: string[]) => Promise<{ exitCode: number }>;
@@ -39,6 +41,6 @@ export async function capture(
     const message = (e as Error).message;
     if (argv.includes('--json')) stdout += `${JSON.stringify({ error: { code, message } })}\n`;
     else stderr += `omt: ${message} [${code}]\n`;
-    return { code: code === 'cli.usage' ? 2 : 1, stdout, stderr };
+    return { code: code === 'cli.usage' ? 2 : 1, stdout, stderr, error: code };
   }
 }
