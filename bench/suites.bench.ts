@@ -14,17 +14,21 @@ function push(name: string, ours: number, peer: number, extra: Record<string, un
   results.push({ name, ours, peer, unit: 'ops/s', ratio: ours / peer, extra });
 }
 
-async function benchPortableVsNative(id: SuiteId): Promise<void> {
+async function benchPortableVsNative(
+  id: SuiteId,
+  native = 'native (WebCrypto)',
+  label: string = id,
+): Promise<void> {
   const s = getSuite(id);
   const kp = await s.generateKeyPair();
   const sig = await s.sign(kp.secretKey, msg);
   const extra = {
     ours: 'portable (noble)',
-    peer: 'native (WebCrypto)',
+    peer: native,
     sizes: { pk: kp.publicKey.length, sig: sig.length },
   };
   push(
-    `${id} keygen`,
+    `${label} keygen`,
     await opsPerSecond(() => s.generateKeyPair(), MS),
     await opsPerSecond(() => s.generateKeyPair(), MS),
     {
@@ -33,13 +37,13 @@ async function benchPortableVsNative(id: SuiteId): Promise<void> {
     },
   );
   push(
-    `${id} sign`,
+    `${label} sign`,
     await opsPerSecond(() => s.sign(kp.secretKey, msg, { implementation: 'portable' }), MS),
     await opsPerSecond(() => s.sign(kp.secretKey, msg, { implementation: 'native' }), MS),
     extra,
   );
   push(
-    `${id} verify`,
+    `${label} verify`,
     await opsPerSecond(() => s.verify(kp.publicKey, msg, sig, { implementation: 'portable' }), MS),
     await opsPerSecond(() => s.verify(kp.publicKey, msg, sig, { implementation: 'native' }), MS),
     extra,
@@ -62,7 +66,11 @@ async function benchVsNode(
   const nk = gen();
   const opts = nodeAlg === 'ec' ? { dsaEncoding: 'ieee-p1363' as const } : {};
   const nsig = nodeSign(hash, msg, { key: nk.privateKey, ...opts });
-  const extra = { ours: 'portable (noble)', peer: 'node:crypto (OpenSSL)' };
+  const native = await s.nativeAvailable();
+  const extra = {
+    ours: native ? 'our suite, auto = native path' : 'portable (noble)',
+    peer: 'node:crypto (OpenSSL), raw',
+  };
   push(`${id} keygen`, await opsPerSecond(() => s.generateKeyPair(), MS), await opsPerSecond(gen, MS), extra);
   push(
     `${id} sign`,
@@ -117,6 +125,9 @@ const t0 = performance.now();
 for (const id of ['Ed25519', 'ES256', 'ES384', 'ES512'] as SuiteId[]) await benchPortableVsNative(id);
 await benchVsNode('Ed448', 'ed448', null);
 await benchVsNode('ES256K', 'ec', 'sha256', 'secp256k1');
+// ES256K has a node:crypto path in the suite when the runtime offers one: portable vs native.
+if (await getSuite('ES256K').nativeAvailable())
+  await benchPortableVsNative('ES256K', 'native (node:crypto via the suite)', 'ES256K portable↔native');
 for (const id of [
   'ML-DSA-44',
   'ML-DSA-65',

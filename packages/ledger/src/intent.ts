@@ -13,8 +13,12 @@
  *
  * Signature algorithms (`signature.alg`), each over H:
  * - `ES256K-DER` — the original design and what Bitcoin wallets produce: ECDSA secp256k1 directly
- *   over the 32-byte H (no second hash, as Bitcoin signs a sighash), RFC 6979 nonce, strict BIP66
- *   DER, low-S required (BIP62 rule 5). Public key: SEC1, compressed (33 B) or uncompressed (65 B).
+ *   over the 32-byte H (no second hash, as Bitcoin signs a sighash), strict BIP66 DER, low-S
+ *   required (BIP62 rule 5). Public key: SEC1, compressed (33 B) or uncompressed (65 B). Both
+ *   ES256K forms are computed as ES256K (ECDSA-SHA-256) over the JCS bytes, which is the same
+ *   ECDSA over H, so the core suite's native path (node:crypto) serves them: {@link intentSigner}
+ *   then signs with OpenSSL's random nonce (RFC 6979, hedged, where it runs portable or is given a
+ *   RandomSource); `IntentSigner.sign(H)` stays RFC 6979 over H for wallets' sake.
  * - `ES256K` — the same ECDSA over H but as raw r‖s (64 B), low-S. Because ECDSA-SHA-256 over the
  *   JCS bytes *is* ECDSA over H, this equals JOSE/COSE ES256K over the JCS text of the record.
  * - `ML-DSA-44|65|87`, `Ed25519`, `ML-DSA-44+Ed25519|ML-DSA-65+ES256|ML-DSA-87+ES384`: the core
@@ -32,7 +36,14 @@ import { sha256 } from '@omt/core/hash';
 import { parseInput } from '@omt/core/input';
 import { canonicalizeToBytes, type JsonValue, parseJson } from '@omt/core/jcs';
 import { type Clock, platformRandom, type RandomSource, systemClock } from '@omt/core/random';
-import { getSuite, signSecp256k1, verifySecp256k1 } from '@omt/core/suites';
+import {
+  decodeDerSignature,
+  ES256K,
+  encodeDerSignature,
+  getSuite,
+  isLowS,
+  signSecp256k1,
+} from '@omt/core/suites';
 import { z } from 'zod';
 import { generateNonce, NONCE_RE } from './intent-nonce.js';
 import { normalizeSignerKey, signerKeyId, signerProblems } from './key-registry.js';
@@ -94,6 +105,12 @@ export interface IntentSigner {
   /** Raw public key (suite encoding; secp256k1 SEC1). */
   readonly publicKey: Uint8Array;
   sign(hash: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional: signs the canonical (JCS) record bytes themselves, giving the same signature
+   * format as `sign(SHA-256(bytes))`. {@link createIntent} prefers it: ECDSA over H equals
+   * ECDSA-SHA-256 over the bytes, which lets ES256K run on the platform's native ECDSA.
+   */
+  signCanonical?(canonical: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The key algorithm behind an intent algorithm (`ES256K-DER` keys are `ES256K` keys). */
@@ -146,6 +163,11 @@ const intentSchema = z
  * ```
  */
 export function intentRecordHash(record: unknown): Uint8Array {
+  return canonicalRecord(record).hash;
+}
+
+/** JCS(record) and its SHA-256; errors as {@link intentRecordHash}. */
+function canonicalRecord(record: unknown): { bytes: Uint8Array; hash: Uint8Array } {
   let bytes: Uint8Array;
   try {
     bytes = canonicalizeToBytes(record);
@@ -154,7 +176,7 @@ export function intentRecordHash(record: unknown): Uint8Array {
   }
   if (bytes.length > MAX_RECORD_BYTES)
     throw new OmtError('ledger.intent.schema', `record exceeds ${MAX_RECORD_BYTES} bytes in canonical form`);
-  return sha256(bytes);
+  return { bytes, hash: sha256(bytes) };
 }
 
 /**
@@ -184,7 +206,19 @@ export async function intentSigner(
       });
     return suite.sign(sk, hash, random === undefined ? undefined : { random });
   };
-  return { alg: a, publicKey, sign };
+  if (a !== 'ES256K' && a !== 'ES256K-DER') return { alg: a, publicKey, sign };
+  // ES256K over the JCS bytes = ECDSA over H (see the file header): native speed where the
+  // suite has node:crypto; low-S from the suite. An injected RandomSource keeps the portable
+  // (hedged RFC 6979) path, so the caller's randomness is what is used.
+  const signCanonical = async (canonical: Uint8Array): Promise<Uint8Array> => {
+    const compact = await ES256K.sign(
+      sk,
+      canonical,
+      random === undefined ? undefined : { random, implementation: 'portable' },
+    );
+    return a === 'ES256K' ? compact : encodeDerSignature(compact);
+  };
+  return { alg: a, publicKey, sign, signCanonical };
 }
 
 /**
@@ -212,8 +246,9 @@ export async function createIntent(
   const checked = recordSchema.safeParse(full);
   if (!checked.success)
     throw new OmtError('ledger.intent.schema', `invalid record: ${checked.error.issues[0]?.message}`);
-  const hash = intentRecordHash(full);
-  const sig = await signer.sign(hash);
+  const { bytes, hash } = canonicalRecord(full);
+  const sig =
+    signer.signCanonical === undefined ? await signer.sign(hash) : await signer.signCanonical(bytes);
   // Round-trip through JSON so the intent holds exactly what a verifier will parse.
   const canonical = parseJson(canonicalizeToBytes(full)) as unknown as IntentRecord;
   return {
@@ -262,12 +297,18 @@ function problem(code: string, message: string): IntentProblem {
 async function checkSignature(
   alg: IntentAlg,
   publicKey: Uint8Array,
-  hash: Uint8Array,
+  record: { bytes: Uint8Array; hash: Uint8Array },
   sig: Uint8Array,
 ): Promise<boolean> {
-  if (alg === 'ES256K' || alg === 'ES256K-DER')
-    return verifySecp256k1(publicKey, hash, sig, { format: alg === 'ES256K' ? 'compact' : 'der' });
-  return getSuite(alg).verify(publicKey, hash, sig);
+  if (alg === 'ES256K' || alg === 'ES256K-DER') {
+    // Strict BIP66 DER with 0 < r, s < n (decodeDerSignature throws otherwise → false) and
+    // low-S (BIP62 rule 5) for both encodings; then ECDSA over H, which is ES256K (ECDSA-SHA-256)
+    // over the canonical bytes — the suite's native path where there is one.
+    const compact = alg === 'ES256K' ? sig : decodeDerSignature(sig);
+    if (compact.length !== 64 || !isLowS(compact)) return false;
+    return ES256K.verify(publicKey, record.bytes, compact);
+  }
+  return getSuite(alg).verify(publicKey, record.hash, sig);
 }
 
 /**
@@ -341,14 +382,14 @@ async function evaluate(
     return { valid: false, problems: [problem('ledger.intent.schema', `invalid intent: ${issues}`)] };
   }
   const raw = parsed.data;
-  let hash: Uint8Array;
+  let record: { bytes: Uint8Array; hash: Uint8Array };
   try {
-    hash = intentRecordHash(raw.record);
+    record = canonicalRecord(raw.record);
   } catch (e) {
     return { valid: false, problems: [problem('ledger.intent.schema', (e as Error).message)] };
   }
   const intent = raw as unknown as Intent;
-  const hashHex = toHex(hash);
+  const hashHex = toHex(record.hash);
   const problems: IntentProblem[] = [];
   if (raw.protocol !== INTENT_PROTOCOL || raw.version !== INTENT_VERSION)
     problems.push(
@@ -380,7 +421,7 @@ async function evaluate(
   if (alg !== undefined && publicKey !== undefined) {
     let ok = false;
     try {
-      ok = await checkSignature(alg, publicKey, hash, fromBase64Url(raw.signature.sig));
+      ok = await checkSignature(alg, publicKey, record, fromBase64Url(raw.signature.sig));
     } catch {
       ok = false;
     }

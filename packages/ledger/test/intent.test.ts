@@ -1,9 +1,18 @@
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { AuditLog } from '@omt/core/audit-log';
 import { MemoryAuditLogStore } from '@omt/core/audit-log-memory';
-import { fromBase64Url, toBase64Url, toHex, utf8 } from '@omt/core/bytes';
+import { fromBase64Url, fromHex, toBase64Url, toHex, utf8 } from '@omt/core/bytes';
 import { sha256 } from '@omt/core/hash';
 import { canonicalize } from '@omt/core/jcs';
-import { decompressPublicKey, getSuite } from '@omt/core/suites';
+import {
+  decodeDerSignature,
+  decompressPublicKey,
+  ES256K,
+  encodeDerSignature,
+  getSuite,
+  verifySecp256k1,
+} from '@omt/core/suites';
 import {
   createIntent,
   type Intent,
@@ -337,5 +346,74 @@ describe('intents: client side', () => {
     await expect(intentSigner('RS256' as IntentAlg, new Uint8Array(32))).rejects.toMatchObject({
       code: 'ledger.intent.invalid',
     });
+  });
+});
+
+describe('ES256K intents: native (node:crypto via the ES256K suite) ↔ portable (noble over H)', () => {
+  const N = secp256k1.Point.Fn.ORDER;
+  const highS = (compact: Uint8Array): Uint8Array =>
+    Uint8Array.from([
+      ...compact.subarray(0, 32),
+      ...numberToBytesBE(N - bytesToNumberBE(compact.subarray(32)), 32),
+    ]);
+
+  for (const alg of ['ES256K-DER', 'ES256K'] as const) {
+    it(`${alg}: signCanonical output verifies portably over H; sign(H) output verifies on the native path`, async () => {
+      expect(await ES256K.nativeAvailable()).toBe(true);
+      const { registry, nonces, signer } = await setup(alg);
+      const format = alg === 'ES256K' ? 'compact' : 'der';
+      for (let i = 0; i < 5; i++) {
+        const viaSuite = await createIntent({ rid: `urn:n:${i}` }, signer, { clock });
+        const h = fromHex(viaSuite.signature.hash);
+        const sig = fromBase64Url(viaSuite.signature.sig);
+        // noble, low-S and strict DER enforced by verifySecp256k1's defaults
+        expect(verifySecp256k1(signer.publicKey, h, sig, { format })).toBe(true);
+        expect((await verifyIntent(viaSuite, { registry, nonces, clock })).valid).toBe(true);
+        // a signer with only sign(H): the RFC 6979 noble path, checked by the native verifier
+        const hashOnly: IntentSigner = { alg, publicKey: signer.publicKey, sign: signer.sign };
+        const viaHash = await createIntent({ rid: `urn:h:${i}` }, hashOnly, { clock });
+        expect((await verifyIntent(viaHash, { registry, nonces, clock })).valid).toBe(true);
+      }
+    });
+
+    it(`${alg}: high-S twins and non-strict encodings are refused (BIP62 rule 5, BIP66)`, async () => {
+      const { registry, nonces, signer } = await setup(alg);
+      const intent = await createIntent({ rid: 'urn:s:1' }, signer, { clock });
+      const sig = fromBase64Url(intent.signature.sig);
+      const compact = alg === 'ES256K' ? sig : decodeDerSignature(sig);
+      const twin = highS(compact);
+      // the twin is a valid ECDSA signature (the ES256K suite accepts high-S) …
+      expect(await ES256K.verify(signer.publicKey, utf8(canonicalize(intent.record)), twin)).toBe(true);
+      const bad: Uint8Array[] = [alg === 'ES256K' ? twin : encodeDerSignature(twin)];
+      if (alg === 'ES256K-DER') {
+        // R padded with a superfluous zero byte: BER-valid, not strict DER
+        const lenR = sig[3] as number;
+        bad.push(Uint8Array.from([0x30, (sig[1] as number) + 1, 0x02, lenR + 1, 0, ...sig.subarray(4)]));
+      } else bad.push(Uint8Array.from([...compact, 0]));
+      for (const b of bad) {
+        const t = tamper(intent, (i) => {
+          i.signature.sig = toBase64Url(b);
+        });
+        // … but intents require low-S and strict DER
+        expect(codes(await verifyIntent(t, { registry, nonces, clock }))).toEqual([
+          'ledger.signature.invalid',
+        ]);
+      }
+      expect((await verifyIntent(intent, { registry, nonces, clock })).valid).toBe(true);
+    });
+  }
+
+  it('an injected RandomSource keeps the portable hedged path: same randomness → same signature', async () => {
+    const { secretKey } = await makeSigner('ES256K-DER');
+    const fixed = (n: number): Uint8Array => new Uint8Array(n).fill(7);
+    const s1 = await intentSigner('ES256K-DER', secretKey, { random: fixed });
+    const s2 = await intentSigner('ES256K-DER', secretKey, { random: fixed });
+    const record = { rid: 'urn:r:1', timestamp: NOW.toISOString(), nonce: 'AAAAAAAAAAAAAAAAAAAAAA' };
+    const a = await createIntent(record, s1);
+    const b = await createIntent(record, s2);
+    expect(a.signature.sig).toBe(b.signature.sig);
+    expect(verifySecp256k1(s1.publicKey, fromHex(a.signature.hash), fromBase64Url(a.signature.sig))).toBe(
+      true,
+    );
   });
 });

@@ -12,7 +12,9 @@
  * strict DER) live in `secp256k1.ts`.
  *
  * Native path: WebCrypto ECDSA for the NIST curves (keys imported as JWK, cached
- * per key object); secp256k1 has no WebCrypto support and is noble-only.
+ * per key object). secp256k1 has no WebCrypto support: on Node, ES256K goes through
+ * node:crypto (OpenSSL), found by feature detection only (`_node-crypto.ts`); elsewhere
+ * it is noble-only. Both native paths normalise signatures to low-S.
  */
 import type { ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
@@ -31,6 +33,13 @@ import {
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
 import {
+  type NodeKey,
+  nodeSecp256k1Available,
+  nodeSecp256k1PublicKey,
+  nodeSecp256k1Sign,
+  nodeSecp256k1Verify,
+} from './_node-crypto.js';
+import {
   detectOnce,
   jwkBytes,
   ownBuffer,
@@ -48,6 +57,8 @@ interface EcParams {
   readonly coseAlg: number;
   /** WebCrypto namedCurve and hash, or undefined where WebCrypto has no such curve. */
   readonly webcrypto: { readonly namedCurve: string; readonly hash: string } | undefined;
+  /** True for secp256k1: native through node:crypto where WebCrypto has nothing. */
+  readonly nodeCrypto?: boolean;
   readonly securityLevel: string;
 }
 
@@ -71,10 +82,12 @@ function makeEcSuite(p: EcParams): SignatureSuite {
   const signKeys = new KeyCache<Promise<CryptoKey>>();
   const verifyKeys = new KeyCache<Promise<CryptoKey>>();
   const wc = p.webcrypto;
+  const viaNode = p.nodeCrypto === true;
+  const nodeSignKeys = new KeyCache<NodeKey>();
 
   const nativeAvailable = (): Promise<boolean> =>
     wc === undefined
-      ? Promise.resolve(false)
+      ? Promise.resolve(viaNode && nodeSecp256k1Available())
       : detectOnce(`ECDSA-${wc.namedCurve}`, async (subtle) => {
           // Import the generator point as a public key: proves the curve is supported.
           const g = curve.Point.BASE.toBytes(false);
@@ -142,6 +155,8 @@ function makeEcSuite(p: EcParams): SignatureSuite {
       const sk = checkSecret(secretKey);
       const msg = requireMessage(id, message);
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
+      // OpenSSL may return high-S: normalise, as every path of this suite signs low-S.
+      if (path === 'native' && viaNode) return normalizeLowS(curve, nodeSecp256k1Sign(nodeSignKeys, sk, msg));
       if (path === 'native' && wc !== undefined) {
         const importSk = (subtle: SubtleCrypto): Promise<CryptoKey> => {
           const pub = curve.getPublicKey(sk, false);
@@ -166,9 +181,20 @@ function makeEcSuite(p: EcParams): SignatureSuite {
       signature: Uint8Array,
       options?: VerifyOptions,
     ): Promise<boolean> {
+      const impl = readImplementation(id, options);
+      if (viaNode && impl !== 'portable' && (await nativeAvailable())) {
+        // Keyed by the key's bytes and validated on first sight only (a malformed key still throws).
+        const key = nodeSecp256k1PublicKey(
+          requireKeyBytes(id, 'public key', publicKey, [uncompressedLen, compressedLen]),
+          () => uncompressedPublic(publicKey),
+        );
+        const msg = requireMessage(id, message);
+        if (!isBytes(signature) || signature.length !== sigLen) return false;
+        return nodeSecp256k1Verify(key, msg, signature);
+      }
       const pk = uncompressedPublic(publicKey);
       const msg = requireMessage(id, message);
-      const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
+      const path = await choosePath(id, impl, nativeAvailable);
       if (!isBytes(signature) || signature.length !== sigLen) return false;
       if (path === 'native' && wc !== undefined) {
         const importPk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
@@ -225,5 +251,6 @@ export const ES256K: SignatureSuite = /* @__PURE__ */ makeEcSuite({
   curve: secp256k1,
   coseAlg: -47,
   webcrypto: undefined,
+  nodeCrypto: true,
   securityLevel: '128-bit classical',
 });

@@ -1,0 +1,130 @@
+import { concatBytes, toHex } from '../bytes.js';
+import { wrapErrors } from '../errors.js';
+import type { KeyCache } from './_key-cache.js';
+
+/**
+ * Internal: ECDSA secp256k1 through node:crypto (OpenSSL), reached only by feature detection —
+ * WebCrypto has no secp256k1, and @omt/core bundles for browsers, so there is no static import.
+ */
+
+/** The part of node:crypto we use; typed locally so @omt/core never imports node types. */
+interface NodeKeyObject {
+  readonly type: string;
+}
+interface NodeSignInput {
+  key: NodeKeyObject;
+  dsaEncoding: 'ieee-p1363';
+}
+interface NodeCrypto {
+  createPrivateKey(input: { key: Uint8Array; format: 'der'; type: 'sec1' }): NodeKeyObject;
+  createPublicKey(input: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
+  sign(algorithm: string, data: Uint8Array, key: NodeSignInput): Uint8Array;
+  verify(algorithm: string, data: Uint8Array, key: NodeSignInput, signature: Uint8Array): boolean;
+  getCurves(): string[];
+}
+
+/** Opaque handle of an imported node:crypto key. */
+export type NodeKey = NodeKeyObject;
+
+let detected: NodeCrypto | null | undefined;
+
+/** node:crypto when it exists and its OpenSSL knows secp256k1 (FIPS builds may not); else null. */
+function secp256k1Crypto(): NodeCrypto | null {
+  if (detected !== undefined) return detected;
+  let found: NodeCrypto | null = null;
+  try {
+    // Unprefixed id: keeps a literal "node:…" out of browser bundles (scripts/check-browser-bundle.mjs).
+    const mod = (
+      globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+    ).process?.getBuiltinModule?.('crypto') as Partial<NodeCrypto> | undefined;
+    if (
+      mod &&
+      typeof mod.sign === 'function' &&
+      typeof mod.verify === 'function' &&
+      typeof mod.createPrivateKey === 'function' &&
+      typeof mod.createPublicKey === 'function' &&
+      typeof mod.getCurves === 'function' &&
+      mod.getCurves().includes('secp256k1')
+    )
+      found = mod as NodeCrypto;
+  } catch {
+    found = null;
+  }
+  detected = found;
+  return found;
+}
+
+/** True when ES256K can run natively (Node ≥ 20.16 / 22.3 with process.getBuiltinModule). */
+export function nodeSecp256k1Available(): boolean {
+  return secp256k1Crypto() !== null;
+}
+
+// DER headers (RFC 5480 §2 SubjectPublicKeyInfo; RFC 5915 §3 ECPrivateKey), curve OID 1.3.132.0.10.
+// SPKI: SEQUENCE { SEQUENCE { id-ecPublicKey, secp256k1 }, BIT STRING { 00 ‖ 04 ‖ x ‖ y } }.
+const SPKI_PREFIX = /* @__PURE__ */ Uint8Array.from([
+  0x30, 0x56, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b, 0x81, 0x04,
+  0x00, 0x0a, 0x03, 0x42, 0x00,
+]);
+// ECPrivateKey: SEQUENCE { INTEGER 1, OCTET STRING d, [0] secp256k1 }; OpenSSL derives the public key.
+const SEC1_PREFIX = /* @__PURE__ */ Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x01, 0x04, 0x20]);
+const SEC1_SUFFIX = /* @__PURE__ */ Uint8Array.from([0xa0, 0x07, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a]);
+
+/**
+ * Verification keys by content (public data, so a bounded global map is safe): verifiers see
+ * the same signer's key as a fresh Uint8Array per request, which a per-object cache never hits.
+ */
+const publicKeys = new Map<string, NodeKeyObject>();
+const MAX_PUBLIC_KEYS = 1024;
+
+/**
+ * Imported verification key for a SEC1 point, memoised by its bytes. `validate` is called on a
+ * miss and must return the validated uncompressed point (or throw `core.key.malformed`): a key
+ * that once validated is never re-parsed.
+ */
+export function nodeSecp256k1PublicKey(publicKey: Uint8Array, validate: () => Uint8Array): NodeKey {
+  const id = toHex(publicKey);
+  const hit = publicKeys.get(id);
+  if (hit !== undefined) return hit;
+  const point = validate();
+  const nc = secp256k1Crypto() as NodeCrypto;
+  const key = nc.createPublicKey({ key: concatBytes(SPKI_PREFIX, point), format: 'der', type: 'spki' });
+  if (publicKeys.size >= MAX_PUBLIC_KEYS) {
+    const oldest = publicKeys.keys().next().value as string;
+    publicKeys.delete(oldest);
+  }
+  publicKeys.set(id, key);
+  return key;
+}
+
+/**
+ * ES256K signature (ECDSA over SHA-256(message), raw r‖s, possibly high-S) with the secret key
+ * imported once per key object (`cache`). A key OpenSSL refuses → `core.key.malformed`.
+ */
+export function nodeSecp256k1Sign(
+  cache: KeyCache<NodeKey>,
+  secretKey: Uint8Array,
+  message: Uint8Array,
+): Uint8Array {
+  const nc = secp256k1Crypto() as NodeCrypto;
+  return wrapErrors('core.key.malformed', 'ES256K: native signing rejected the secret key', () => {
+    const key = cache.get(secretKey, () =>
+      nc.createPrivateKey({
+        key: concatBytes(SEC1_PREFIX, secretKey, SEC1_SUFFIX),
+        format: 'der',
+        type: 'sec1',
+      }),
+    );
+    // A plain copy: node returns a Buffer, whose slice() would alias.
+    return new Uint8Array(nc.sign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }));
+  });
+}
+
+/** ES256K verification (accepts high-S, as ECDSA itself does); anything OpenSSL refuses is `false`. */
+export function nodeSecp256k1Verify(key: NodeKey, message: Uint8Array, signature: Uint8Array): boolean {
+  const nc = secp256k1Crypto() as NodeCrypto;
+  try {
+    return nc.verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  } catch {
+    return false;
+  }
+}
