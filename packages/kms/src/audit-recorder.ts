@@ -2,19 +2,26 @@
  * Writes KMS decisions into the hash-chained audit log (core `AuditLog`).
  *
  * Governance actions, denials, L1 calls and key lifecycle events are written *before* the call
- * returns (`write`). Allowed data operations (one per encrypt/decrypt) are queued and appended in
- * batches (`note`), at most `flushMs` later or every `batchSize` events, so the warm path does no
- * store round trip; `flush()` forces them out (call it before shutdown). Order is preserved: a
- * `write` first appends everything queued before it.
+ * returns (`write`). Allowed data operations (one per encrypt/decrypt) are queued (`note`) and
+ * appended in the background, so the warm path neither waits for the store nor pays for a big
+ * batch at once: a background append takes at most `batchSize` events (default 32) — each entry
+ * costs JCS and SHA-256 work on the calling thread, and one 256-entry batch held the event loop for
+ * milliseconds — starts when that many are queued or `flushMs` after the first one, and the next
+ * chunk follows when it is done. `flush()` waits until everything queued is appended (call it
+ * before shutdown). Order is preserved: appends are chained, and a `write` first appends everything
+ * queued before it.
  */
 import type { AuditEvent, AuditLog } from '@omt/core/audit-log';
 
 export interface AuditRecorderOptions {
-  /** Largest queued batch (default 256). */
+  /** Largest background append (default 32 events). */
   readonly batchSize?: number;
   /** Longest a queued event waits (default 50 ms). */
   readonly flushMs?: number;
 }
+
+/** Core `AuditLog.appendBatch` takes at most 10,000 events per call. */
+const MAX_APPEND = 10_000;
 
 /**
  * @example
@@ -29,28 +36,65 @@ export class AuditRecorder {
   readonly #flushMs: number;
   #queue: AuditEvent[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Tail of the append chain (never rejects). */
   #pending: Promise<void> = Promise.resolve();
-  /** The last error of a background flush (surfaced by the next `flush`/`write`). */
+  /** A background chunk is queued or running. */
+  #draining = false;
+  /** The first error of a background append (surfaced by the next `flush`/`write`). */
   #error: unknown;
 
   constructor(log: AuditLog | undefined, options: AuditRecorderOptions = {}) {
     this.#log = log;
-    this.#batchSize = options.batchSize ?? 256;
+    this.#batchSize = Math.max(1, Math.min(MAX_APPEND, options.batchSize ?? 32));
     this.#flushMs = options.flushMs ?? 50;
   }
 
-  /** Queues an event (allowed data operations). */
+  /** Queues an event (allowed data operations); never waits. */
   note(event: AuditEvent): void {
     if (this.#log === undefined) return;
     this.#queue.push(event);
-    if (this.#queue.length >= this.#batchSize) {
-      void this.flush().catch(() => undefined);
-    } else if (this.#timer === undefined) {
+    if (this.#queue.length >= this.#batchSize) this.#drainChunk();
+    else if (this.#timer === undefined && !this.#draining) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
-        void this.flush().catch(() => undefined);
+        this.#drainChunk();
       }, this.#flushMs);
     }
+  }
+
+  /** Appends one chunk in the background, then the next while enough are queued. */
+  #drainChunk(): void {
+    if (this.#draining || this.#queue.length === 0) return;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#draining = true;
+    const batch = this.#queue.splice(0, this.#batchSize);
+    this.#chain(batch).then(() => {
+      this.#draining = false;
+      if (this.#queue.length >= this.#batchSize) this.#drainChunk();
+      else if (this.#queue.length > 0 && this.#timer === undefined) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#drainChunk();
+        }, this.#flushMs);
+      }
+    });
+  }
+
+  /** Appends `batch` after everything already chained; the returned promise never rejects. */
+  #chain(batch: AuditEvent[]): Promise<void> {
+    const log = this.#log as AuditLog;
+    const run = this.#pending.then(async () => {
+      for (let i = 0; i < batch.length; i += MAX_APPEND) {
+        await log.appendBatch(batch.slice(i, i + MAX_APPEND));
+      }
+    });
+    this.#pending = run.catch((e: unknown) => {
+      this.#error ??= e;
+    });
+    return this.#pending;
   }
 
   /** Appends queued events and then `event`, and waits for the store. */
@@ -60,23 +104,16 @@ export class AuditRecorder {
     await this.flush();
   }
 
-  /** Appends every queued event now. */
+  /** Appends every queued event now and waits for every append so far. */
   async flush(): Promise<void> {
     if (this.#log === undefined) return;
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const log = this.#log;
     const batch = this.#queue;
     this.#queue = [];
-    const run = this.#pending.then(async () => {
-      if (batch.length > 0) await log.appendBatch(batch);
-    });
-    this.#pending = run.catch((e) => {
-      this.#error = e;
-    });
-    await run;
+    await this.#chain(batch);
     if (this.#error !== undefined) {
       const e = this.#error;
       this.#error = undefined;

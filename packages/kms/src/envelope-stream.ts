@@ -71,6 +71,23 @@ export class ByteReader {
       this.#off += n;
       return out;
     }
+    // Nothing buffered and the next chunk holds the whole request (a frame written as its own
+    // chunk, as encryptStream emits them): hand out a view of the chunk, no copy.
+    if (avail === 0 && !this.#done) {
+      const r = await this.#it.next();
+      if (r.done) {
+        this.#done = true;
+        return new Uint8Array(0);
+      }
+      if (r.value.length >= n) {
+        this.#buf = r.value;
+        this.#off = n;
+        return r.value.subarray(0, n);
+      }
+      this.#buf = r.value;
+      this.#off = 0;
+      return this.read(n);
+    }
     const out = new Uint8Array(n);
     out.set(this.#buf.subarray(this.#off), 0);
     let filled = avail;

@@ -33,6 +33,10 @@ import { z } from 'zod';
 import { webCryptoAead } from './aead-web.js';
 import type { AeadEngine, AeadKey } from './ports.js';
 import {
+  isObjectId,
+  isObjectRef,
+  isRootKeyId,
+  isTenantOrServiceName,
   ObjectIdSchema,
   ObjectRefSchema,
   RootKeyIdSchema,
@@ -100,6 +104,97 @@ export const EncryptionContextSchema: z.ZodType<EncryptionContext> = z
     z.string().max(1024),
   )
   .refine((c) => Object.keys(c).length <= 32, 'at most 32 context fields');
+
+const CONTEXT_KEY_RE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * True when {@link EncryptionContextSchema} accepts `v` (a plain object; exactly its rules). Hot
+ * paths check with this and use the schema only to report what is wrong.
+ */
+export function isEncryptionContext(v: unknown): v is EncryptionContext {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  let n = 0;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (!CONTEXT_KEY_RE.test(k) || typeof x !== 'string' || x.length > 1024 || ++n > 32) return false;
+  }
+  // Symbol keys or non-enumerable properties: leave the verdict to the schema.
+  return Reflect.ownKeys(v).length === n;
+}
+
+const isVersion = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 31 - 1;
+const isBytesOf = (v: unknown, min: number, max: number): v is Uint8Array =>
+  v instanceof Uint8Array && v.length >= min && v.length <= max;
+const HEADER_KEYS = /* @__PURE__ */ new Set([
+  'v',
+  'suite',
+  'tenant',
+  'service',
+  'object',
+  'l1',
+  'l2',
+  'l3',
+  'mid',
+  'wk',
+  'nonce',
+  'frame',
+  'commit',
+  'ctx',
+  'ref',
+]);
+
+/** The header fields when `headerSchema` would accept `o` unchanged, else undefined (then ask it why). */
+function checkHeaderFast(o: Record<string, unknown>): EnvelopeHeader | undefined {
+  if (Object.getPrototypeOf(o) !== Object.prototype) return undefined;
+  let n = 0;
+  for (const k in o) {
+    if (!HEADER_KEYS.has(k)) return undefined;
+    n++;
+  }
+  const hasRef = 'ref' in o;
+  if (n !== (hasRef ? 15 : 14)) return undefined;
+  const { tenant, service, object, l1, l2, l3, mid, wk, nonce, frame, commit, ctx, ref } = o;
+  if (
+    o.v !== 1 ||
+    o.suite !== 1 ||
+    !isTenantOrServiceName(tenant) ||
+    !isTenantOrServiceName(service) ||
+    !isObjectId(object) ||
+    !isRootKeyId(l1) ||
+    !isVersion(l2) ||
+    !isVersion(l3) ||
+    !isBytesOf(mid, 32, 32) ||
+    !isBytesOf(wk, 30, 256) ||
+    !isBytesOf(nonce, 12, 12) ||
+    typeof frame !== 'number' ||
+    !Number.isInteger(frame) ||
+    frame < 0 ||
+    frame > MAX_FRAME_SIZE ||
+    !isBytesOf(commit, 32, 32) ||
+    !isEncryptionContext(ctx) ||
+    (hasRef && !isObjectRef(ref))
+  ) {
+    return undefined;
+  }
+  return {
+    version: 1,
+    suite: 1,
+    tenant,
+    service,
+    objectId: object,
+    rootKeyId: l1,
+    tenantKeyVersion: l2,
+    serviceKeyVersion: l3,
+    messageId: mid,
+    wrappedKey: wk,
+    nonce,
+    frameSize: frame,
+    commitment: commit,
+    context: ctx,
+    ...(hasRef ? { objectRef: ref as string } : {}),
+  };
+}
 
 const version = z
   .number()
@@ -228,6 +323,8 @@ export function parseEnvelopeHeader(bytes: Uint8Array): { header: EnvelopeHeader
   if (obj.v !== undefined && obj.v !== 1)
     throw fail('kms.envelope.unsupported', `unsupported header version`);
   if (obj.suite !== undefined && obj.suite !== 1) throw fail('kms.envelope.unsupported', `unsupported suite`);
+  const fast = checkHeaderFast(obj);
+  if (fast !== undefined) return { header: fast, headerBytes: headerBytes.slice() };
   const r = headerSchema.safeParse(obj);
   if (!r.success) {
     const where = r.error.issues[0]?.path.join('.') ?? '';
@@ -306,32 +403,80 @@ export function deriveEnvelopeKeys(
 /**
  * An unambiguous, fast encoding of AAD tuples: each item as a type byte, a u32 BE length and its
  * bytes (text UTF-8, integers as u64 BE, context maps as sorted key/value pairs). Cheaper than CBOR
- * on the hot path, and injective, which is all AAD needs.
+ * on the hot path, and injective, which is all AAD needs. Sized first and written in one pass
+ * into one buffer (no per-item arrays, no BigInt).
  */
-function encodeTuple(
-  items: readonly (string | number | Uint8Array | EncryptionContext | null)[],
-): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const push = (type: number, body: Uint8Array): void => {
-    const h = new Uint8Array(5);
-    h[0] = type;
-    new DataView(h.buffer).setUint32(1, body.length);
-    parts.push(h, body);
-  };
-  for (const it of items) {
-    if (it === null) push(0, new Uint8Array(0));
-    else if (typeof it === 'string') push(1, utf8(it));
-    else if (typeof it === 'number') {
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setBigUint64(0, BigInt(it));
-      push(2, b);
-    } else if (it instanceof Uint8Array) push(3, it);
-    else {
-      const keys = Object.keys(it).sort();
-      push(4, encodeTuple(keys.flatMap((k) => [k, it[k] as string])));
-    }
+type TupleItem = string | number | Uint8Array | EncryptionContext | null;
+
+function encodeTuple(items: readonly TupleItem[]): Uint8Array {
+  const out = new Uint8Array(tupleSize(items));
+  const end = writeTuple(out, new DataView(out.buffer), 0, items);
+  return end === out.length ? out : out.subarray(0, end);
+}
+
+/** UTF-8 length of a string (exact: lone surrogates count as U+FFFD, as TextEncoder writes them). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2; // 2 UTF-16 units → 4 bytes
+        i++;
+      } else n += 2;
+    } else n += 2;
   }
-  return concatBytes(...parts);
+  return n;
+}
+
+function tupleSize(items: readonly TupleItem[]): number {
+  let n = 0;
+  for (const it of items) {
+    n += 5;
+    if (it === null) continue;
+    if (typeof it === 'string') n += utf8Length(it);
+    else if (typeof it === 'number') n += 8;
+    else if (it instanceof Uint8Array) n += it.length;
+    else for (const k in it) n += 10 + utf8Length(k) + utf8Length(it[k] as string);
+  }
+  return n;
+}
+
+const textEncoder = /* @__PURE__ */ new TextEncoder();
+
+function writeTuple(out: Uint8Array, dv: DataView, at: number, items: readonly TupleItem[]): number {
+  let o = at;
+  for (const it of items) {
+    const start = o;
+    o += 5;
+    let type: number;
+    if (it === null) type = 0;
+    else if (typeof it === 'string') {
+      type = 1;
+      o += textEncoder.encodeInto(it, out.subarray(o)).written;
+    } else if (typeof it === 'number') {
+      type = 2;
+      if (!Number.isSafeInteger(it) || it < 0) throw fail('kms.input.invalid', 'AAD integer out of range');
+      dv.setUint32(o, Math.floor(it / 0x1_0000_0000));
+      dv.setUint32(o + 4, it >>> 0);
+      o += 8;
+    } else if (it instanceof Uint8Array) {
+      type = 3;
+      out.set(it, o);
+      o += it.length;
+    } else {
+      type = 4;
+      const flat: string[] = [];
+      for (const k of Object.keys(it).sort()) flat.push(k, it[k] as string);
+      o = writeTuple(out, dv, o, flat);
+    }
+    out[start] = type;
+    dv.setUint32(start + 1, o - start - 5);
+  }
+  return o;
 }
 
 /**
@@ -411,10 +556,12 @@ export class EnvelopeCipher {
     }
   }
 
+  /** `nonce XOR index` in the last 8 bytes (index < 2⁵³: the high word is `index / 2³²`). */
   #iv(index: number): Uint8Array {
     const iv = this.header.nonce.slice();
     const v = new DataView(iv.buffer);
-    v.setBigUint64(4, v.getBigUint64(4) ^ BigInt(index));
+    v.setUint32(4, v.getUint32(4) ^ Math.floor(index / 0x1_0000_0000));
+    v.setUint32(8, v.getUint32(8) ^ (index >>> 0));
     return iv;
   }
 
@@ -422,7 +569,8 @@ export class EnvelopeCipher {
     const aad = new Uint8Array(32 + 8 + 1 + 4);
     aad.set(this.#headerHash, 0);
     const v = new DataView(aad.buffer);
-    v.setBigUint64(32, BigInt(index));
+    v.setUint32(32, Math.floor(index / 0x1_0000_0000));
+    v.setUint32(36, index >>> 0);
     aad[40] = final ? FRAME_FINAL : FRAME_REGULAR;
     v.setUint32(41, length);
     return aad;

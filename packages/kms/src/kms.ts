@@ -25,6 +25,7 @@ import {
   EnvelopeCipher,
   type EnvelopeHeader,
   encodeEnvelopeHeader,
+  isEncryptionContext,
   MAX_FRAME_SIZE,
   MAX_RECORD_SIZE,
   openEnvelopeBody,
@@ -42,7 +43,15 @@ import { KmsGovernance } from './governance.js';
 import { KeyHierarchy } from './key-hierarchy.js';
 import { unwrapKeyBytes, wrapKeyBytes } from './key-wrap.js';
 import type { AeadEngine, KeyStore, RootKeyProvider } from './ports.js';
-import { ObjectIdSchema, PrincipalSchema, ServiceNameSchema, TenantNameSchema } from './record-schemas.js';
+import {
+  isObjectId,
+  isPrincipal,
+  isTenantOrServiceName,
+  ObjectIdSchema,
+  PrincipalSchema,
+  ServiceNameSchema,
+  TenantNameSchema,
+} from './record-schemas.js';
 import { Unsealer, type UnsealerStats } from './unsealer.js';
 
 /** Options of {@link createKms}. */
@@ -124,6 +133,96 @@ const decryptSchema = z
       .optional(),
   })
   .strict();
+
+type EncryptArgs = z.output<typeof encryptSchema>;
+type DecryptArgs = z.output<typeof decryptSchema>;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/** True when every own key of `o` is listed (what `.strict()` demands). */
+function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
+  const keys = Reflect.ownKeys(o);
+  for (const k of keys) if (typeof k !== 'string' || !allowed.has(k)) return false;
+  return true;
+}
+
+const ENCRYPT_KEYS = new Set([
+  'principal',
+  'tenant',
+  'service',
+  'objectId',
+  'context',
+  'shreddable',
+  'frameSize',
+]);
+const DECRYPT_KEYS = new Set(['principal', 'expect']);
+const EXPECT_KEYS = new Set(['tenant', 'service', 'objectId', 'context']);
+
+/**
+ * The encrypt options when `encryptSchema` accepts them, checked without zod (it dominated the
+ * warm path): each field is read once into a copy and the copy is checked, so a getter or a later
+ * mutation cannot change what was validated. Undefined → let the schema say what is wrong.
+ */
+function encryptArgsFast(v: unknown): EncryptArgs | undefined {
+  if (!isPlainObject(v) || !onlyKeys(v, ENCRYPT_KEYS)) return undefined;
+  const { principal, tenant, service, objectId, context, shreddable, frameSize } = v;
+  const ctx = context === undefined ? undefined : isPlainObject(context) ? { ...context } : null;
+  if (
+    !isPrincipal(principal) ||
+    !isTenantOrServiceName(tenant) ||
+    !isTenantOrServiceName(service) ||
+    !isObjectId(objectId) ||
+    (ctx !== undefined && !isEncryptionContext(ctx)) ||
+    (shreddable !== undefined && typeof shreddable !== 'boolean') ||
+    (frameSize !== undefined &&
+      !(
+        typeof frameSize === 'number' &&
+        Number.isInteger(frameSize) &&
+        frameSize >= 1 &&
+        frameSize <= MAX_FRAME_SIZE
+      ))
+  ) {
+    return undefined;
+  }
+  return {
+    principal,
+    tenant,
+    service,
+    objectId,
+    ...(ctx === undefined ? {} : { context: ctx as EncryptionContext }),
+    ...(shreddable === undefined ? {} : { shreddable }),
+    ...(frameSize === undefined ? {} : { frameSize: frameSize as number }),
+  };
+}
+
+/** {@link encryptArgsFast} for decrypt options. */
+function decryptArgsFast(v: unknown): DecryptArgs | undefined {
+  if (!isPlainObject(v) || !onlyKeys(v, DECRYPT_KEYS)) return undefined;
+  const { principal, expect } = v;
+  if (!isPrincipal(principal)) return undefined;
+  if (expect === undefined) return { principal };
+  if (!isPlainObject(expect) || !onlyKeys(expect, EXPECT_KEYS)) return undefined;
+  const { tenant, service, objectId, context } = expect;
+  const ctx = context === undefined ? undefined : isPlainObject(context) ? { ...context } : null;
+  if (
+    (tenant !== undefined && !isTenantOrServiceName(tenant)) ||
+    (service !== undefined && !isTenantOrServiceName(service)) ||
+    (objectId !== undefined && !isObjectId(objectId)) ||
+    (ctx !== undefined && !isEncryptionContext(ctx))
+  ) {
+    return undefined;
+  }
+  return {
+    principal,
+    expect: {
+      ...(tenant === undefined ? {} : { tenant }),
+      ...(service === undefined ? {} : { service }),
+      ...(objectId === undefined ? {} : { objectId }),
+      ...(ctx === undefined ? {} : { context: ctx as EncryptionContext }),
+    },
+  };
+}
 
 const bytesSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
 
@@ -229,18 +328,20 @@ export class Kms {
   }
 
   async #seal(
-    o: z.output<typeof encryptSchema>,
+    o: EncryptArgs,
     frameSize: number,
   ): Promise<{ cipher: EnvelopeCipher; headerBytes: Uint8Array }> {
     const subject = `object:${o.tenant}/${o.service}/${o.objectId}`;
     await this.#authorize(o.principal, o.tenant, o.service, 'encrypt', subject);
     const active = await this.#c.unsealer.activeServiceKey(o.tenant, o.service);
     const rnd = this.#c.random;
-    // One draw for the data key, message id and nonce (each platform call costs more than the bytes).
-    const draw = rnd(76);
+    // One draw for the data key, message id, nonce and the L4 wrap nonce (each platform call costs
+    // more than the bytes).
+    const draw = rnd(88);
     const dataKey = draw.subarray(0, 32);
     const messageId = draw.slice(32, 64);
     const nonce = draw.slice(64, 76);
+    const wrapNonce = draw.slice(76, 88);
     let secret: Uint8Array | undefined;
     let objectRef: string | undefined;
     if (o.shreddable === true) {
@@ -276,7 +377,13 @@ export class Kms {
         context: o.context ?? {},
         ...(objectRef === undefined ? {} : { objectRef }),
       };
-      const wrappedKey = await wrapKeyBytes(active.key, dataKey, dataKeyWrapAad(base), rnd, this.#c.aead);
+      const wrappedKey = await wrapKeyBytes(
+        active.key,
+        dataKey,
+        dataKeyWrapAad(base),
+        (n) => (n === 12 ? wrapNonce : rnd(n)),
+        this.#c.aead,
+      );
       const header: EnvelopeHeader = { ...base, wrappedKey };
       const cipher = await EnvelopeCipher.create(header, keys, this.#c.aead);
       this.#c.audit.note({
@@ -293,7 +400,7 @@ export class Kms {
     }
   }
 
-  async #open(header: EnvelopeHeader, o: z.output<typeof decryptSchema>): Promise<EnvelopeCipher> {
+  async #open(header: EnvelopeHeader, o: DecryptArgs): Promise<EnvelopeCipher> {
     const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
     const x = o.expect;
     if (x !== undefined) {
@@ -341,10 +448,10 @@ export class Kms {
    * Encrypts a record in one call: returns the whole envelope.
    */
   async encrypt(plaintext: Uint8Array, options: EncryptOptions): Promise<Uint8Array> {
-    parse(bytesSchema, plaintext, 'plaintext');
+    if (!(plaintext instanceof Uint8Array)) parse(bytesSchema, plaintext, 'plaintext');
     if (plaintext.length > MAX_RECORD_SIZE)
       throw new OmtError('kms.input.invalid', 'record too large; stream it');
-    const o = parse(encryptSchema, options, 'encrypt options');
+    const o = encryptArgsFast(options) ?? parse(encryptSchema, options, 'encrypt options');
     const { cipher, headerBytes } = await this.#seal(o, 0);
     return concatBytes(headerBytes, await cipher.sealFrame(0, true, plaintext));
   }
@@ -353,8 +460,8 @@ export class Kms {
    * Decrypts a record (or any in-memory envelope). Nothing is returned unless every check passed.
    */
   async decrypt(envelope: Uint8Array, options: DecryptOptions): Promise<Uint8Array> {
-    parse(bytesSchema, envelope, 'envelope');
-    const o = parse(decryptSchema, options, 'decrypt options');
+    if (!(envelope instanceof Uint8Array)) parse(bytesSchema, envelope, 'envelope');
+    const o = decryptArgsFast(options) ?? parse(decryptSchema, options, 'decrypt options');
     const { header, headerBytes } = parseEnvelopeHeader(envelope);
     const cipher = await this.#open(header, o);
     try {
@@ -391,7 +498,7 @@ export class Kms {
   encryptStream(source: ByteSource, options: EncryptOptions): ReadableStream<Uint8Array> {
     const self = this;
     async function* run(): AsyncGenerator<Uint8Array> {
-      const o = parse(encryptSchema, options, 'encrypt options');
+      const o = encryptArgsFast(options) ?? parse(encryptSchema, options, 'encrypt options');
       const { cipher, headerBytes } = await self.#seal(o, o.frameSize ?? DEFAULT_FRAME_SIZE);
       yield headerBytes;
       yield* sealFrames(cipher, source);
@@ -403,7 +510,7 @@ export class Kms {
   decryptStream(source: ByteSource, options: DecryptOptions): ReadableStream<Uint8Array> {
     const self = this;
     async function* run(): AsyncGenerator<Uint8Array> {
-      const o = parse(decryptSchema, options, 'decrypt options');
+      const o = decryptArgsFast(options) ?? parse(decryptSchema, options, 'decrypt options');
       const reader = new ByteReader(source);
       const { header } = await readStreamHeader(reader);
       const cipher = await self.#open(header, o);

@@ -16,20 +16,34 @@ import type {
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const NO_CONTROL_RE = /^[^\u0000-\u001f\u007f]+$/;
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const ROOT_KEY_ID_RE = /^[A-Za-z0-9._:/-]{1,256}$/;
+const OBJECT_REF_RE = /^[A-Za-z0-9_-]{22}$/;
 const TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 
 /** A tenant name: lower-case letters, digits, `.`, `_`, `-`; 1–64 characters. */
-export const TenantNameSchema: z.ZodString = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'tenant: [a-z0-9][a-z0-9._-]{0,63}');
+export const TenantNameSchema: z.ZodString = z.string().regex(NAME_RE, 'tenant: [a-z0-9][a-z0-9._-]{0,63}');
+
+// Cheap predicates with exactly the rules of the schemas below, for hot paths (kms.ts, envelope.ts)
+// that check first and fall back to the schema only to report what is wrong.
+/** True when {@link TenantNameSchema} (and {@link ServiceNameSchema}) accept `v`. */
+export const isTenantOrServiceName = (v: unknown): v is string => typeof v === 'string' && NAME_RE.test(v);
+/** True when {@link ObjectIdSchema} accepts `v`. */
+export const isObjectId = (v: unknown): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= 1024 && NO_CONTROL_RE.test(v);
+/** True when {@link PrincipalSchema} accepts `v`. */
+export const isPrincipal = (v: unknown): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= 256 && NO_CONTROL_RE.test(v);
+/** True when {@link RootKeyIdSchema} accepts `v`. */
+export const isRootKeyId = (v: unknown): v is string => typeof v === 'string' && ROOT_KEY_ID_RE.test(v);
+/** True when {@link ObjectRefSchema} accepts `v`. */
+export const isObjectRef = (v: unknown): v is string => typeof v === 'string' && OBJECT_REF_RE.test(v);
 /** A service name (same alphabet as tenants), e.g. `media`, `payments`. */
-export const ServiceNameSchema: z.ZodString = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'service: [a-z0-9][a-z0-9._-]{0,63}');
+export const ServiceNameSchema: z.ZodString = z.string().regex(NAME_RE, 'service: [a-z0-9][a-z0-9._-]{0,63}');
 /** An L1 key id as providers use them (ARNs, resource names and PKCS#11 labels fit). */
 export const RootKeyIdSchema: z.ZodString = z
   .string()
-  .regex(/^[A-Za-z0-9._:/-]{1,256}$/, 'key id: [A-Za-z0-9._:/-]{1,256}');
+  .regex(ROOT_KEY_ID_RE, 'key id: [A-Za-z0-9._:/-]{1,256}');
 /** A caller's object id (encryption context): 1–1024 characters, no control characters. */
 export const ObjectIdSchema: z.ZodString = z
   .string()
@@ -116,9 +130,7 @@ export const KeyGrantSchema: z.ZodType<KeyGrant> = z
   .strict();
 
 /** The reference of a shreddable object's secret: 16 random bytes, base64url. */
-export const ObjectRefSchema: z.ZodString = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{22}$/, '22 base64url characters');
+export const ObjectRefSchema: z.ZodString = z.string().regex(OBJECT_REF_RE, '22 base64url characters');
 
 export const ObjectSecretRecordSchema: z.ZodType<ObjectSecretRecord> = z
   .object({

@@ -3,8 +3,11 @@
  * WebCrypto's per-call thread-pool hop, and native HKDF. Same bytes as `webCryptoAead`
  * (`aeadEngineContract`); keys are `KeyObject`s, which JavaScript cannot read back.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { AeadEngine, AeadKey } from '@omt/kms/ports';
+
+/** The one-byte block counters of HKDF-Expand (1…255). */
+const COUNTER: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
 
 /**
  * @example
@@ -38,6 +41,25 @@ export const nodeAead: AeadEngine = {
     return new Uint8Array(body.buffer, body.byteOffset, body.length);
   },
   hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    return new Uint8Array(hkdfSync('sha512', ikm, salt, info, length));
+    // RFC 5869 §2.2–2.3 on two (or more) HMAC calls: about 3× cheaper than `hkdfSync`, whose
+    // per-call KeyObject and job setup dominate at the 64 bytes every envelope derives.
+    if (!Number.isInteger(length) || length < 0 || length > 255 * 64) throw new Error('bad HKDF length');
+    const prk = createHmac('sha512', salt.length === 0 ? new Uint8Array(64) : salt)
+      .update(ikm)
+      .digest();
+    const out = new Uint8Array(length);
+    let t: Uint8Array = new Uint8Array(0);
+    for (let i = 1, off = 0; off < length; i++) {
+      t = createHmac('sha512', prk)
+        .update(t)
+        .update(info)
+        .update(COUNTER[i] as Uint8Array)
+        .digest();
+      out.set(t.subarray(0, Math.min(64, length - off)), off);
+      off += 64;
+    }
+    prk.fill(0);
+    t.fill(0);
+    return out;
   },
 };
