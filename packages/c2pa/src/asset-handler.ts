@@ -41,6 +41,13 @@ export interface AssetHandler {
   removeManifestStore(asset: Uint8Array): Uint8Array;
   /** Removes any store, then embeds `store` where the format prescribes. */
   embedManifestStore(asset: Uint8Array, store: Uint8Array): EmbeddedAsset;
+  /**
+   * Optional: the ranges {@link embedManifestStore} would report for `store`, computed without
+   * building the asset. A handler offers it only when the embedded asset minus those ranges is
+   * exactly `removeManifestStore(asset)` (so a builder can settle the layout and hash the asset
+   * without copying it).
+   */
+  planManifestStore?(asset: Uint8Array, store: Uint8Array): readonly ByteRange[];
   /** The remote manifest URL from XMP `dcterms:provenance` (C2PA 2.x §11.3), if any. */
   findRemoteManifestUrl(asset: Uint8Array): string | undefined;
 }

@@ -208,6 +208,28 @@ function buildSegments(store: Uint8Array, en: number): Uint8Array[] {
   return out;
 }
 
+/** Total bytes of the APP11 segments {@link buildSegments} makes for `store`. */
+function segmentsLength(store: Uint8Array): number {
+  if (store.length < 8)
+    throw new OmtError('core.input.invalid', 'a manifest store is at least one box header long');
+  const hdr = u32(store, 0) === 1 ? 16 : 8;
+  const n = Math.ceil(store.length / CHUNK);
+  // Each segment: marker (2) + Lp (2) + 'JP' En Z (8), continuations repeat the box header.
+  return store.length + n * 12 + (n - 1) * hdr;
+}
+
+/** The asset without its store (not copied when it has none), its segments and the insertion point. */
+function placement(asset: Uint8Array): { clean: Uint8Array; segs: Segment[]; at: number } {
+  let segs = readSegments(asset);
+  const group = c2paGroup(asset, segs);
+  let clean = asset;
+  if (group !== undefined) {
+    clean = withoutSegments(asset, group);
+    segs = readSegments(clean);
+  }
+  return { clean, segs, at: insertionPoint(clean, segs) };
+}
+
 function withoutSegments(b: Uint8Array, drop: readonly Segment[]): Uint8Array {
   if (drop.length === 0) return b.slice();
   const parts: Uint8Array[] = [];
@@ -245,12 +267,10 @@ export const jpegHandler: AssetHandler = {
     return withoutSegments(asset, c2paGroup(asset, segs) ?? []);
   },
   embedManifestStore(asset: Uint8Array, store: Uint8Array): EmbeddedAsset {
-    const clean = this.removeManifestStore(asset);
-    const segs = readSegments(clean);
+    const { clean, segs, at } = placement(asset);
     const used = new Set(jumbfSegments(clean, segs).map((s) => s.en));
     let en = 0x0211;
     while (used.has(en)) en = (en + 1) & 0xffff;
-    const at = insertionPoint(clean, segs);
     const inserted = buildSegments(store, en);
     let length = 0;
     for (const s of inserted) length += s.length;
@@ -258,6 +278,10 @@ export const jpegHandler: AssetHandler = {
       asset: concatBytes(clean.subarray(0, at), ...inserted, clean.subarray(at)),
       ranges: [{ start: at, length }],
     };
+  },
+  planManifestStore(asset: Uint8Array, store: Uint8Array): readonly ByteRange[] {
+    // The store goes in one run of APP11 segments at `at` (see embedManifestStore).
+    return [{ start: placement(asset).at, length: segmentsLength(store) }];
   },
   findRemoteManifestUrl(asset: Uint8Array): string | undefined {
     for (const s of readSegments(asset)) {

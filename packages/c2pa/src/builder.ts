@@ -319,7 +319,14 @@ export async function signAsset(options: SignAssetOptions): Promise<SignedAsset>
   }
   const random = options.random ?? platformRandom;
   const handler = (options.registry ?? createAssetRegistry()).forMime(options.mime);
-  const clean = options.sidecar === true ? options.asset : handler.removeManifestStore(options.asset);
+  // A handler that can plan the layout lets the builder work on the asset as given (no copies
+  // while the layout settles; the hash runs over the clean asset, which is what the embedded
+  // asset minus the exclusions is); the asset is then copied once, into the result.
+  const planner = options.sidecar === true ? undefined : handler.planManifestStore?.bind(handler);
+  const clean =
+    options.sidecar === true || (planner !== undefined && !hasManifestStore(handler, options.asset))
+      ? options.asset
+      : handler.removeManifestStore(options.asset);
   const ing = planIngredients(options.ingredients ?? []);
   const plan: Plan = {
     label: options.manifestLabel ?? `urn:c2pa:${uuidV4(random)}`,
@@ -343,17 +350,23 @@ export async function signAsset(options: SignAssetOptions): Promise<SignedAsset>
 
   // 2. Settle the layout: the exclusion values are inside the store, so iterate to a fixed point.
   let ranges: readonly ByteRange[] = options.sidecar === true ? [] : [{ start: 0, length: 0 }];
-  let placed: { asset: Uint8Array; ranges: readonly ByteRange[] } | undefined;
+  let placed: { asset: Uint8Array | undefined; ranges: readonly ByteRange[] } | undefined;
   for (let i = 0; i < 8 && placed === undefined; i++) {
     const draft = buildStore(plan, ranges, zeroHash, placeholderSig);
-    const out = embed(handler, options, clean, draft.store);
+    const out =
+      planner === undefined
+        ? embed(handler, options, clean, draft.store)
+        : { asset: undefined, ranges: planner(clean, draft.store) };
     if (sameRanges(out.ranges, ranges)) placed = out;
     else ranges = out.ranges;
   }
   if (placed === undefined) throw new OmtError('c2pa.builder.unstable', 'the manifest layout did not settle');
 
   // 3. Hash the asset without the store's bytes, then fill in the hash and the signature.
-  const digest = await hashWithExclusions('SHA-256', placed.asset, ranges);
+  const digest =
+    placed.asset === undefined
+      ? await hashWithExclusions('SHA-256', clean, [])
+      : await hashWithExclusions('SHA-256', placed.asset, ranges);
   const unsigned = buildStore(plan, ranges, digest, placeholderSig);
   const cose = padCoseSign1(await callSigner(options.signer, unsigned.claimBytes), reserve);
   const final = buildStore(plan, ranges, digest, cose);
@@ -363,6 +376,15 @@ export async function signAsset(options: SignAssetOptions): Promise<SignedAsset>
   const out = embed(handler, options, clean, final.store);
   if (!sameRanges(out.ranges, ranges)) throw new OmtError('c2pa.builder.unstable', 'the signed store moved');
   return { asset: out.asset, store: final.store, manifestLabel: plan.label, exclusions: ranges };
+}
+
+/** Whether the asset carries a store; a broken one counts (removeManifestStore then strips it). */
+function hasManifestStore(handler: AssetHandler, asset: Uint8Array): boolean {
+  try {
+    return handler.findManifestStore(asset) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 async function callSigner(signer: ClaimSigner, claim: Uint8Array): Promise<Uint8Array> {

@@ -283,6 +283,26 @@ function tokensOf(msg: CoseSign1): Uint8Array[] {
 }
 
 /**
+ * The raw timestamp tokens (sigTst / sigTst2) of a claim signature, as
+ * {@link verifyClaimSignature} reports them in `timestampTokens`; empty when the signature is
+ * absent or not a COSE_Sign1. Lets a validator verify the timestamp first and then the claim
+ * signature once, at the timestamp's time (§15.7).
+ *
+ * @example
+ * ```ts
+ * const tokens = claimSignatureTimestampTokens(manifest.signature);
+ * ```
+ */
+export function claimSignatureTimestampTokens(signature: Uint8Array | undefined): Uint8Array[] {
+  if (signature === undefined || !isBytes(signature) || signature.length === 0) return [];
+  try {
+    return tokensOf(decodeCoseSign1(signature, { understoodCritLabels: [] }));
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The x5chain of a claim signature: label 33 (RFC 9360; protected, else unprotected), else the
  * text label "x5chain" that c2pa-rs wrote in the unprotected header before label 33 was
  * assigned (C2PA 1.x files such as c2pa-rs's boxhash.jpg).

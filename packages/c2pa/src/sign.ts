@@ -291,10 +291,52 @@ function chainDers(chain: readonly Uint8Array[] | string): Uint8Array[] {
   return typeof chain === 'string' ? decodeCertificatesPem(chain) : [...chain];
 }
 
+/** A claim signer and, when known in advance, the size of the COSE_Sign1 it returns. */
+interface SizedSigner {
+  readonly sign: ClaimSigner;
+  readonly size: number | undefined;
+}
+
+/**
+ * The size of the COSE_Sign1 `signClaim` makes (protected alg + x5chain, the suite's fixed-size
+ * signature; hybrid: plus the PQ countersignature with its own alg + x5chain), computed from the
+ * suite's known signature size instead of a trial signature. Undefined when a part has no fixed
+ * size (RSA; a timestamp token is not included, so callers with a TSA measure instead).
+ */
+function claimSignatureSize(
+  suite: SuiteId,
+  chain: readonly Uint8Array[],
+  pqChain: readonly Uint8Array[] | undefined,
+): number | undefined {
+  const part = (id: SuiteId, c: readonly Uint8Array[]) => {
+    const s = getSuite(id);
+    if (s.coseAlg === undefined || s.signatureSize === undefined) return undefined;
+    return {
+      protectedBytes: encodeProtectedHeader(
+        new Map<CoseLabel, CborValue>([
+          [COSE_HEADER.alg, s.coseAlg],
+          [COSE_HEADER.x5chain, x5chainHeaderValue(c)],
+        ]),
+      ),
+      signature: new Uint8Array(s.signatureSize),
+    };
+  };
+  const [pqId, classicalId] = pqChain === undefined ? [undefined, suite] : suite.split('+');
+  const main = part(classicalId as SuiteId, chain);
+  if (main === undefined) return undefined;
+  const unprotectedHeaders = new Map<CoseLabel, CborValue>();
+  if (pqChain !== undefined) {
+    const pq = pqId === undefined ? undefined : part(pqId as SuiteId, pqChain);
+    if (pq === undefined) return undefined;
+    unprotectedHeaders.set(COSE_HEADER.countersignature, [pq.protectedBytes, new Map(), pq.signature]);
+  }
+  return encodeCoseSign1({ ...main, unprotectedHeaders, payload: null, tagged: true }).length;
+}
+
 async function makeSigner(
   o: { suite?: string | undefined; key: KeyMaterial | string; chain: readonly Uint8Array[] | string },
   extra: { random?: RandomSource; timestamp?: (d: Uint8Array) => Promise<Uint8Array> },
-): Promise<ClaimSigner> {
+): Promise<SizedSigner> {
   const ders = chainDers(o.chain);
   const requested = o.suite as SuiteId | undefined;
   if (requested !== undefined && RSA[requested] !== undefined) {
@@ -302,7 +344,7 @@ async function makeSigner(
       throw new OmtError('c2pa.input.invalid', 'RSA keys are given as PKCS#8 PEM text');
     const block = decodePemBlocks(o.key).find((b) => b.label === 'PRIVATE KEY');
     if (block === undefined) throw new OmtError('core.key.malformed', 'no PRIVATE KEY PEM block');
-    return rsaSigner(requested, block.der, ders);
+    return { sign: await rsaSigner(requested, block.der, ders), size: undefined };
   }
   let key: KeyMaterial;
   try {
@@ -320,7 +362,11 @@ async function makeSigner(
   if (!hybrid && !CLAIM_SIGNATURE_SUITES.includes(suite))
     throw new OmtError('c2pa.signature.alg-unsupported', `${suite} is not a C2PA claim signature algorithm`);
   const split = hybrid ? splitHybridChain(ders) : undefined;
-  return (claimBytes) =>
+  const size =
+    extra.timestamp === undefined
+      ? claimSignatureSize(suite, split ? split.classical : ders, split?.pq)
+      : undefined;
+  const sign: ClaimSigner = (claimBytes) =>
     signClaim({
       claimBytes,
       signer: { suite, secretKey },
@@ -329,6 +375,7 @@ async function makeSigner(
       ...(extra.random ? { random: extra.random } : {}),
       ...(extra.timestamp ? { timestamp: extra.timestamp } : {}),
     });
+  return { sign, size };
 }
 
 /**
@@ -418,17 +465,28 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
   );
   const info = def.claim_generator_info;
   const generator = Array.isArray(info) ? info[0] : info;
-  const signed = await signAsset({
-    asset: o.asset,
-    mime: o.mime,
-    signer,
-    assertions: [...ingredientDrafts, ...assertions],
-    ingredients,
-    ...(def.title !== undefined ? { title: def.title } : {}),
-    ...(generator ? { claimGenerator: generator } : {}),
-    ...(o.sidecar === true ? { sidecar: true } : {}),
-    random,
-  });
+  const build = (signatureReserveSize: number | undefined) =>
+    signAsset({
+      asset: o.asset,
+      mime: o.mime,
+      signer: signer.sign,
+      assertions: [...ingredientDrafts, ...assertions],
+      ingredients,
+      ...(def.title !== undefined ? { title: def.title } : {}),
+      ...(generator ? { claimGenerator: generator } : {}),
+      ...(o.sidecar === true ? { sidecar: true } : {}),
+      ...(signatureReserveSize !== undefined ? { signatureReserveSize } : {}),
+      random,
+    });
+  // The reservation comes from the known signature size (one signing call); should the signer
+  // return more than computed, the builder measures it with a trial signature instead.
+  let signed: Awaited<ReturnType<typeof signAsset>>;
+  try {
+    signed = await build(signer.size === undefined ? undefined : signer.size + 100);
+  } catch (e) {
+    if (signer.size === undefined || !isOmtError(e, 'c2pa.signature.too-large')) throw e;
+    signed = await build(undefined);
+  }
   return o.sidecar === true
     ? { sidecar: signed.store, manifestLabel: signed.manifestLabel }
     : { asset: signed.asset, manifestLabel: signed.manifestLabel };

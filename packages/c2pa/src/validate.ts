@@ -27,7 +27,11 @@ import { type Clock, systemClock } from '@omt/core/random';
 import * as z from 'zod/mini';
 import { createAssetRegistry } from './asset.js';
 import type { AssetHandler, AssetHandlerRegistry, ByteRange } from './asset-handler.js';
-import { type ClaimSignatureResult, verifyClaimSignature } from './claim-signature.js';
+import {
+  type ClaimSignatureResult,
+  claimSignatureTimestampTokens,
+  verifyClaimSignature,
+} from './claim-signature.js';
 import { type AssetSource, verifyDataHash } from './data-hash.js';
 import { coreHashAlg } from './hash-alg.js';
 import { absoluteUri, resolveJumbfUri, verifyClaimAssertionUris } from './hashed-uri.js';
@@ -313,39 +317,29 @@ async function validateManifest(
   const mUrl = absoluteUri(manifest, '');
 
   // 1. Timestamp (gives the validity time), then the claim signature and its credential (§15.7).
-  const sig: ClaimSignatureResult = await verifyClaimSignature({
-    signature: manifest.signature,
-    claimBytes: manifest.claimBytes,
-    ...(ctx.o.trust ? { trust: ctx.o.trust } : {}),
-    at: ctx.at,
-    hybrid: ctx.o.hybrid ?? 'if-present',
-    role: role === 'active' ? 'signer' : 'ingredient',
-    ...(ctx.o.policy ? { policy: ctx.o.policy } : {}),
-  });
+  // The timestamp first: a verified one gives the time the credential is judged at (§15.7), so
+  // the claim signature is verified once, at that time.
+  const tokens = claimSignatureTimestampTokens(manifest.signature);
   let ts: TimestampVerdict | undefined;
-  let result = sig;
-  if (sig.timestampTokens.length > 0 && manifest.signature !== undefined) {
+  if (tokens.length > 0 && manifest.signature !== undefined) {
     ts = await verifyTimestampTokens({
-      tokens: sig.timestampTokens,
+      tokens,
       signature: manifest.signature,
       claimBytes: manifest.claimBytes,
       ...(ctx.o.trust ? { trust: ctx.o.trust } : {}),
       at: ctx.at,
     });
-    if (ts.time !== undefined && ts.time.getTime() !== ctx.at.getTime()) {
-      // §15.7: certificate validity is judged at the verified timestamp's time.
-      result = await verifyClaimSignature({
-        signature: manifest.signature,
-        claimBytes: manifest.claimBytes,
-        ...(ctx.o.trust ? { trust: ctx.o.trust } : {}),
-        at: ts.time,
-        hybrid: ctx.o.hybrid ?? 'if-present',
-        role: role === 'active' ? 'signer' : 'ingredient',
-        ...(ctx.o.policy ? { policy: ctx.o.policy } : {}),
-      });
-    }
     for (const st of ts.statuses) statuses.push({ ...st, url: `${mUrl}c2pa.signature` });
   }
+  const result: ClaimSignatureResult = await verifyClaimSignature({
+    signature: manifest.signature,
+    claimBytes: manifest.claimBytes,
+    ...(ctx.o.trust ? { trust: ctx.o.trust } : {}),
+    at: ts?.time ?? ctx.at,
+    hybrid: ctx.o.hybrid ?? 'if-present',
+    role: role === 'active' ? 'signer' : 'ingredient',
+    ...(ctx.o.policy ? { policy: ctx.o.policy } : {}),
+  });
   for (const st of result.statuses) statuses.push({ ...st, url: `${mUrl}c2pa.signature` });
 
   // 2. Hashed URIs of every assertion the claim references (§15.10).

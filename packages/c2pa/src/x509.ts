@@ -416,6 +416,48 @@ export function encodeCertificatesPem(ders: readonly Uint8Array[]): string {
  * ```
  */
 export function parseCertificate(input: Uint8Array | string): Certificate {
+  if (isBytes(input)) {
+    // The same certificates recur (an x5chain is parsed for the signature, the credential and
+    // each ingredient; a TSA chain per token): parse each DER once.
+    const cached = parsedCertificates.get(input);
+    if (cached !== undefined) return cached;
+    const cert = parseCertificateUncached(input);
+    parsedCertificates.set(cert.der, cert);
+    return cert;
+  }
+  return parseCertificateUncached(input);
+}
+
+/**
+ * A bounded cache of parsed certificates keyed by DER content (FNV-1a of the bytes, confirmed
+ * bytewise). Certificates are immutable results of their bytes; callers must not mutate them.
+ */
+class CertificateCache {
+  private readonly map = new Map<string, Certificate>();
+  constructor(private readonly limit: number) {}
+  private static key(der: Uint8Array): string {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < der.length; i++) h = Math.imul(h ^ (der[i] as number), 0x01000193);
+    return `${der.length}:${h >>> 0}`;
+  }
+  get(der: Uint8Array): Certificate | undefined {
+    const k = CertificateCache.key(der);
+    const c = this.map.get(k);
+    if (c === undefined || !equalBytes(c.der, der)) return undefined;
+    this.map.delete(k); // LRU: most recently used last
+    this.map.set(k, c);
+    return c;
+  }
+  set(der: Uint8Array, cert: Certificate): void {
+    const k = CertificateCache.key(der);
+    this.map.delete(k);
+    this.map.set(k, cert);
+    if (this.map.size > this.limit) this.map.delete(this.map.keys().next().value as string);
+  }
+}
+const parsedCertificates = new CertificateCache(256);
+
+function parseCertificateUncached(input: Uint8Array | string): Certificate {
   let der: Uint8Array;
   if (typeof input === 'string') {
     const all = decodeCertificatesPem(input);
@@ -595,6 +637,28 @@ export type CertificateSignatureResult =
  * ```
  */
 export async function verifyCertificateSignature(
+  cert: Certificate,
+  issuer: Certificate | KeyMaterial,
+): Promise<CertificateSignatureResult> {
+  if (!('der' in issuer)) return verifyCertificateSignatureUncached(cert, issuer);
+  // A chain is checked again for every manifest, ingredient and timestamp that carries it, and
+  // parseCertificate hands out the same objects for the same DER: remember the verdict per pair
+  // of certificate objects (a modified copy is a new object, so it is verified afresh).
+  let byIssuer = verifiedSignatures.get(cert);
+  const cached = byIssuer?.get(issuer);
+  if (cached !== undefined) return cached;
+  const result = await verifyCertificateSignatureUncached(cert, issuer);
+  if (byIssuer === undefined) {
+    byIssuer = new WeakMap();
+    verifiedSignatures.set(cert, byIssuer);
+  }
+  byIssuer.set(issuer, result);
+  return result;
+}
+
+const verifiedSignatures = new WeakMap<Certificate, WeakMap<Certificate, CertificateSignatureResult>>();
+
+async function verifyCertificateSignatureUncached(
   cert: Certificate,
   issuer: Certificate | KeyMaterial,
 ): Promise<CertificateSignatureResult> {

@@ -10,6 +10,7 @@ import {
 import { jumbfContentBox, jumbfSuperBox, parseJumbf, serializeJumbf } from '@omt/c2pa/jumbf';
 import { concatBytes, equalBytes } from '@omt/core/bytes';
 import { isOmtError } from '@omt/core/errors';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const td = (f: string): Uint8Array =>
@@ -56,6 +57,22 @@ describe('JPEG handler (APP11 / JPEG XT boxes)', () => {
     // re-embedding replaces, never duplicates
     const again = jpegHandler.embedManifestStore(out, fakeStore(10)).asset;
     expect(jpegHandler.findManifestStore(again)?.store).toEqual(fakeStore(10));
+  });
+
+  it('planManifestStore predicts embedManifestStore, and the embedded asset minus the ranges is the clean asset', () => {
+    const assets = ['no_manifest.jpg', 'C.jpg', 'CA.jpg'].map(td);
+    fc.assert(
+      fc.property(fc.constantFrom(...assets), fc.integer({ min: 0, max: 200_000 }), (asset, size) => {
+        const store = fakeStore(size);
+        const planned = jpegHandler.planManifestStore?.(asset, store);
+        const { asset: out, ranges } = jpegHandler.embedManifestStore(asset, store);
+        expect(planned).toEqual(ranges);
+        const [r] = ranges as [{ start: number; length: number }];
+        const outside = concatBytes(out.subarray(0, r.start), out.subarray(r.start + r.length));
+        expect(equalBytes(outside, jpegHandler.removeManifestStore(asset))).toBe(true);
+      }),
+      { numRuns: 25 },
+    );
   });
 
   it('places the store after a JFIF APP0 (as c2pa-rs does) when there is no Exif', () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { signClaim, verifyClaimSignature } from '@omt/c2pa/claim-signature';
+import { claimSignatureTimestampTokens, signClaim, verifyClaimSignature } from '@omt/c2pa/claim-signature';
 import { createTestPki } from '@omt/c2pa/pki';
 import { createTrustList } from '@omt/c2pa/trust';
 import { concatBytes, fromUtf8, utf8 } from '@omt/core/bytes';
@@ -113,6 +113,10 @@ describe('claim signatures made by c2pa-rs', () => {
     const r = await verifyClaimSignature({ signature, claimBytes: claim, at });
     expect(r.timestampTokens.length).toBe(1);
     expect(r.timestampTokens[0]?.[0]).toBe(0x30);
+    // The cheap reader a validator uses to verify the timestamp before the signature agrees.
+    expect(claimSignatureTimestampTokens(signature)).toEqual(r.timestampTokens);
+    expect(claimSignatureTimestampTokens(undefined)).toEqual([]);
+    expect(claimSignatureTimestampTokens(Uint8Array.of(1, 2, 3))).toEqual([]);
   });
 });
 
@@ -206,6 +210,7 @@ describe('signClaim → verifyClaimSignature', () => {
     expect(seen).toEqual(encodeCbor(msg.signature));
     const r = await verifyClaimSignature({ signature: sig, claimBytes, at: clock() });
     expect(r.timestampTokens).toEqual([fakeToken]);
+    expect(claimSignatureTimestampTokens(sig)).toEqual([fakeToken]);
   });
 
   it('hybrid ML-DSA-65+ES256: classical signature + PQ countersignature; both required by policy', async () => {

@@ -148,6 +148,24 @@ describe('signFile → validateAsset and the official reader', () => {
     }, 120_000);
   }
 
+  it('the signature reservation comes from the known signature size: one signing call, ~100 bytes of pad', async () => {
+    for (const s of signings) {
+      const out = await signFile({
+        asset: td('no_manifest.jpg'),
+        mime: 'image/jpeg',
+        key: s.key,
+        chain: s.chain,
+        ...(s.suite ? { suite: s.suite } : {}),
+      });
+      const store = readManifestStore(out.asset as Uint8Array, 'image/jpeg');
+      const msg = decodeCoseSign1(store.activeManifest.signature as Uint8Array);
+      const pad = msg.unprotectedHeaders.get('pad') as Uint8Array;
+      // the same reservation a trial signature gave (its size + 100): pad = 100 − the pad label/head
+      expect(pad.length, s.name).toBe(94);
+      expect((await validateAsset(out.asset as Uint8Array, 'image/jpeg')).state, s.name).toBe('Valid');
+    }
+  }, 60_000);
+
   it('metadata: EXIF of sample1.png lands in c2pa.metadata', async () => {
     const s = signings[0] as Signing;
     const out = await signFile({

@@ -75,6 +75,30 @@ describe('parseCertificate on the c2pa-rs test certificates', () => {
     );
   });
 
+  it('parsed certificates and signature verdicts are remembered per DER, never across different bytes', async () => {
+    const [leaf, ca] = decodeCertificatesPem(certs('es256.pub'));
+    if (!leaf || !ca) throw new Error('chain');
+    const a = parseCertificate(leaf.slice());
+    const b = parseCertificate(leaf.slice());
+    expect(b).toBe(a); // same DER content → the same parsed certificate
+    const issuer = parseCertificate(ca);
+    expect((await verifyCertificateSignature(a, issuer)).valid).toBe(true);
+    expect((await verifyCertificateSignature(b, issuer)).valid).toBe(true);
+    // A changed signature byte is new DER: parsed and verified afresh, and it fails.
+    const bad = leaf.slice();
+    flip(bad, bad.length - 3);
+    const c = parseCertificate(bad);
+    expect(c).not.toBe(a);
+    expect(c.sha256Fingerprint).not.toBe(a.sha256Fingerprint);
+    expect((await verifyCertificateSignature(c, issuer)).valid).toBe(false);
+    // Mutating the caller's buffer after parsing does not change what the cache returns.
+    const mine = leaf.slice();
+    const d = parseCertificate(mine);
+    flip(mine, mine.length - 3);
+    expect(parseCertificate(leaf)).toBe(d);
+    expect(parseCertificate(mine)).toEqual(c);
+  });
+
   it('a flipped signature or TBS byte fails; a wrong issuer key is a mismatch', async () => {
     const [leaf, ca] = parseCertificatesPem(certs('es256.pub'));
     if (!leaf || !ca) throw new Error('chain');
