@@ -3,9 +3,15 @@ import { OmtError } from './errors.js';
 
 /** Bytes ↔ text encodings. Every decoder rejects malformed input with `core.encoding.invalid`. */
 
-/** Lower-case hex of `bytes`. */
+const HEX_BYTE: readonly string[] = /* @__PURE__ */ Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).padStart(2, '0'),
+);
+
+/** Lower-case hex of `bytes` (a table lookup per byte: hashes and proofs are hex-encoded a lot). */
 export function toHex(bytes: Uint8Array): string {
-  return hex.encode(bytes);
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX_BYTE[bytes[i] as number];
+  return out;
 }
 
 /** Decodes hex (either case, even length, no prefix). */
