@@ -1,7 +1,7 @@
-import { equalBytes, toHex } from '@omt/core/bytes';
+import { equalBytes } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
 import { decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
-import { isOmtError, OmtError } from '@omt/core/errors';
+import { OmtError } from '@omt/core/errors';
 import { hash } from '@omt/core/hash';
 import { platformRandom, type RandomSource } from '@omt/core/random';
 import { type AssertionDraft, assertionBox } from './assertions/assertion.js';
@@ -22,6 +22,7 @@ import {
 } from './jumbf.js';
 import { type HashedUri, type Manifest, parseManifestStore } from './manifest-store.js';
 import { isFailureCode, type ValidationStatus } from './status-codes.js';
+import { callSigner, sameRanges, uuidV4 } from './store-assembly.js';
 
 /**
  * Builds, signs and embeds a C2PA manifest (claim v2) into an asset, or writes a sidecar store.
@@ -77,14 +78,6 @@ export interface SignedAsset {
   readonly manifestLabel: string;
   /** Data-hash exclusions (where the store sits; empty for a sidecar). */
   readonly exclusions: readonly ByteRange[];
-}
-
-function uuidV4(random: RandomSource): string {
-  const b = random(16);
-  b[6] = ((b[6] as number) & 0x0f) | 0x40;
-  b[8] = ((b[8] as number) & 0x3f) | 0x80;
-  const h = toHex(b);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** Pads a COSE_Sign1 to exactly `size` bytes with an unprotected `pad` bstr. */
@@ -195,10 +188,6 @@ function buildStore(
   ]);
   const store = jumbfSuperBox({ type: 'c2pa', label: 'c2pa' }, [...plan.carried, manifest] as JumbfBox[]);
   return { store: serializeJumbf(store), claimBytes };
-}
-
-function sameRanges(a: readonly ByteRange[], b: readonly ByteRange[]): boolean {
-  return a.length === b.length && a.every((r, i) => r.start === b[i]?.start && r.length === b[i]?.length);
 }
 
 /** Copies ingredient manifests and builds their ingredient assertions with hashed URIs (§18.7.3). */
@@ -385,17 +374,4 @@ function hasManifestStore(handler: AssetHandler, asset: Uint8Array): boolean {
   } catch {
     return true;
   }
-}
-
-async function callSigner(signer: ClaimSigner, claim: Uint8Array): Promise<Uint8Array> {
-  let out: unknown;
-  try {
-    out = await signer(claim.slice());
-  } catch (e) {
-    if (isOmtError(e)) throw e;
-    throw new OmtError('c2pa.signature.failed', 'the claim signer failed', { cause: e });
-  }
-  if (!(out instanceof Uint8Array) || out.length === 0)
-    throw new OmtError('c2pa.signature.failed', 'the claim signer must return COSE_Sign1 bytes');
-  return out;
 }

@@ -46,6 +46,7 @@ import { DerError, kids, need, oid, one } from './der-reader.js';
 import { readManifestStore } from './manifest-store.js';
 import { extractMetadata, extractThumbnail } from './metadata-extract.js';
 import { splitHybridChain } from './pki.js';
+import { jsonToCbor } from './store-assembly.js';
 import { decodeCertificatesPem } from './x509.js';
 
 /** A c2patool-like manifest definition (JSON). */
@@ -183,23 +184,6 @@ const RSA: Partial<Record<SuiteId, { hash: string; saltLength: number }>> = {
   PS384: { hash: 'SHA-384', saltLength: 48 },
   PS512: { hash: 'SHA-512', saltLength: 64 },
 };
-
-/** JSON → CBOR value: objects become maps (CBOR assertions are maps, C2PA §6.3). */
-function toCbor(v: unknown, depth = 0): CborValue {
-  if (depth > 64) throw new OmtError('c2pa.input.invalid', 'assertion data nests too deeply');
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v))
-      throw new OmtError('c2pa.input.invalid', 'assertion data has a non-finite number');
-    return v;
-  }
-  if (isBytes(v)) return v;
-  if (Array.isArray(v)) return v.map((x) => toCbor(x, depth + 1));
-  if (typeof v === 'object') {
-    return new Map(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toCbor(x, depth + 1)]));
-  }
-  throw new OmtError('c2pa.input.invalid', `unsupported assertion value of type ${typeof v}`);
-}
 
 const RSA_ENCRYPTION_ALG = /* @__PURE__ */ Uint8Array.of(
   0x30,
@@ -410,7 +394,7 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
     } else {
       const kind = a.kind ?? 'cbor';
       assertions.push(
-        buildCustomAssertion(a.label, kind === 'cbor' ? toCbor(a.data) : (a.data as CborValue), kind),
+        buildCustomAssertion(a.label, kind === 'cbor' ? jsonToCbor(a.data) : (a.data as CborValue), kind),
       );
     }
   }

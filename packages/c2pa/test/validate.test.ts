@@ -1,4 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { buildActionsAssertion, DIGITAL_SOURCE_TYPE } from '@omt/c2pa/assertions';
+import { type ClaimSigner, signAsset } from '@omt/c2pa/builder';
+import { signClaim } from '@omt/c2pa/claim-signature';
+import { jumbfSuperBox, serializeJumbf } from '@omt/c2pa/jumbf';
+import { parseManifestStore } from '@omt/c2pa/manifest-store';
 import { createTestPki, type SingleTestPki } from '@omt/c2pa/pki';
 import { signFile } from '@omt/c2pa/sign';
 import { validateAsset } from '@omt/c2pa/validate';
@@ -11,8 +16,9 @@ const td = (f: string): Uint8Array =>
 
 let signedJpeg: Uint8Array;
 let signedPng: Uint8Array;
+let pki: SingleTestPki;
 beforeAll(async () => {
-  const pki = (await createTestPki({ suite: 'ES256' })) as SingleTestPki;
+  pki = (await createTestPki({ suite: 'ES256' })) as SingleTestPki;
   const opts = { key: pki.files['signer.key.pem'], chain: pki.files['chain.pem'] };
   signedJpeg = (await signFile({ asset: td('no_manifest.jpg'), mime: 'image/jpeg', ...opts }))
     .asset as Uint8Array;
@@ -92,4 +98,69 @@ describe('validateAsset', () => {
       { numRuns: 100 },
     );
   }, 50_000);
+
+  it('a cyclic ingredient store (A lists B, B lists A) → bounded Invalid report, ingredient.manifest.mismatch', async () => {
+    const asset = td('no_manifest.jpg');
+    const signer: ClaimSigner = (claimBytes) =>
+      signClaim({
+        claimBytes,
+        signer: { suite: 'ES256', secretKey: pki.signer.key.secretKey as Uint8Array },
+        chain: pki.chain,
+      });
+    const actions = buildActionsAssertion({
+      actions: [{ action: 'c2pa.created', digitalSourceType: DIGITAL_SOURCE_TYPE.digitalCapture }],
+    });
+    const sign = (manifestLabel: string, parent?: Uint8Array) =>
+      signAsset({
+        asset,
+        mime: 'image/jpeg',
+        sidecar: true,
+        manifestLabel,
+        signer,
+        assertions: [actions],
+        ...(parent
+          ? {
+              ingredients: [
+                {
+                  ingredient: { title: 'p', format: 'image/jpeg', relationship: 'parentOf' as const },
+                  manifestStore: parent,
+                },
+              ],
+            }
+          : {}),
+      });
+    const A = 'urn:c2pa:aaaaaaaa-0000-4000-8000-000000000000';
+    const B = 'urn:c2pa:bbbbbbbb-0000-4000-8000-000000000000';
+    // A first version of A, then B listing it, then A (same label) listing B: the store keeps
+    // B and the final A only, so B's ingredient now points at A, which points at B.
+    const a0 = await signAsset({
+      asset,
+      mime: 'image/jpeg',
+      sidecar: true,
+      manifestLabel: A,
+      signer,
+      assertions: [actions],
+    });
+    const b = await sign(B, a0.store);
+    const a = await sign(A, b.store);
+    const parsed = parseManifestStore(a.store);
+    const boxes = parsed.manifests.map((m) => m.box);
+    const finalA = boxes[boxes.length - 1];
+    const bBox = parsed.manifests.find((m) => m.label === B)?.box;
+    expect(finalA).toBeDefined();
+    expect(bBox).toBeDefined();
+    const cyclic = serializeJumbf(
+      jumbfSuperBox({ type: 'c2pa', label: 'c2pa' }, [bBox, finalA] as NonNullable<typeof bBox>[]),
+    );
+    const store = parseManifestStore(cyclic);
+    expect(store.manifests.map((m) => m.label)).toEqual([B, A]);
+    expect(store.activeManifest.label).toBe(A);
+    const r = await validateAsset(asset, 'image/jpeg', { sidecar: cyclic });
+    expect(r.failureCodes).toContain('ingredient.manifest.mismatch');
+    expect(r.state).toBe('Invalid');
+    const bReport = r.perManifest.find((m) => m.label === B);
+    expect(bReport?.failureCodes).toContain('ingredient.manifest.mismatch');
+    expect(r.failureCodes.length).toBeGreaterThan(0);
+    expect(r.perManifest).toHaveLength(2);
+  });
 });
