@@ -13,10 +13,10 @@
  *
  * @example
  * ```ts
- * import { createReadStream } from 'node:fs';
  * import { signFileStream } from '@omt/c2pa/sign-stream';
+ * // In Node, `source` can be `() => fs.createReadStream('big.jpg')`; in a browser, a File's stream().
  * const { output } = await signFileStream({
- *   source: () => createReadStream('big.jpg'), mime: 'image/jpeg', key: signerKeyPem, chain: chainPem,
+ *   source: () => file.stream(), mime: 'image/jpeg', key: signerKeyPem, chain: chainPem,
  * });
  * for await (const chunk of output()) out.write(chunk);
  * ```
