@@ -22,32 +22,31 @@
  * ```
  */
 import { concatBytes, equalBytes, isBytes } from '@omt/core/bytes';
-import type { CborValue } from '@omt/core/cbor';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { hash } from '@omt/core/hash';
 import { hashStream } from '@omt/core/hash-stream';
 import { parseInput } from '@omt/core/input';
-import { importPem, type KeyMaterial } from '@omt/core/keys';
+import type { KeyMaterial } from '@omt/core/keys';
 import { type Clock, platformRandom, type RandomSource, systemClock } from '@omt/core/random';
-import { getSuite, isSuiteId, type SuiteId } from '@omt/core/suites';
+import { isSuiteId } from '@omt/core/suites';
 import * as z from 'zod/mini';
-import { type ActionInput, buildActionsAssertion, DIGITAL_SOURCE_TYPE } from './assertions/actions.js';
 import { type AssertionDraft, assertionBox } from './assertions/assertion.js';
-import { buildCustomAssertion } from './assertions/custom.js';
 import { buildDataHashAssertion } from './assertions/hash-data.js';
-import { buildMetadataAssertion } from './assertions/metadata.js';
 import { buildThumbnailAssertion } from './assertions/thumbnail.js';
 import { createAssetRegistry } from './asset.js';
 import type { AssetHandler, ByteRange } from './asset-handler.js';
-import { type ClaimSigner, padCoseSign1 } from './builder.js';
+import { padCoseSign1 } from './builder.js';
 import { encodeClaimV2 } from './claim.js';
-import { CLAIM_SIGNATURE_SUITES, signClaim } from './claim-signature.js';
 import { jumbfContentBox, jumbfSuperBox, serializeJumbf, superBoxContents } from './jumbf.js';
 import type { HashedUri } from './manifest-store.js';
-import { splitHybridChain } from './pki.js';
-import { type ManifestDefinition, parseManifestDefinition, type SignFileOptions } from './sign.js';
-import { callSigner, jsonToCbor, sameRanges, uuidV4 } from './store-assembly.js';
-import { decodeCertificatesPem } from './x509.js';
+import {
+  claimSignerFor,
+  definitionAssertions,
+  type ManifestDefinition,
+  parseManifestDefinition,
+  type SignFileOptions,
+} from './sign.js';
+import { callSigner, sameRanges, uuidV4 } from './store-assembly.js';
 
 /** Options of {@link signFileStream}: `signFile`'s, with a re-readable source instead of bytes. */
 export interface SignFileStreamOptions
@@ -93,83 +92,6 @@ const Schema = z.strictObject({
 
 function unsupported(message: string): OmtError {
   return new OmtError('c2pa.input.invalid', `signFileStream: ${message}`);
-}
-
-/** The claim signer for a core key (ECDSA, EdDSA, ML-DSA, hybrid); RSA keys are not streamed. */
-function makeSigner(
-  o: { suite?: string | undefined; key: KeyMaterial | string; chain: readonly Uint8Array[] | string },
-  random: RandomSource,
-  timestamp: ((d: Uint8Array) => Promise<Uint8Array>) | undefined,
-): ClaimSigner {
-  const ders = typeof o.chain === 'string' ? decodeCertificatesPem(o.chain) : [...o.chain];
-  const requested = o.suite as SuiteId | undefined;
-  if (requested !== undefined && /^PS\d+$/.test(requested))
-    throw unsupported('RSA-PSS keys are signed through signFile only');
-  let key: KeyMaterial;
-  try {
-    key = typeof o.key === 'string' ? importPem(o.key, requested ? { suite: requested } : undefined) : o.key;
-  } catch (e) {
-    if (isOmtError(e)) throw e;
-    throw new OmtError('core.key.malformed', 'the signing key could not be read', { cause: e });
-  }
-  const suite = requested ?? key.suite;
-  if (key.suite !== suite)
-    throw new OmtError('core.key.suite-mismatch', `a ${key.suite} key cannot sign with ${suite}`);
-  if (!isBytes(key.secretKey)) throw new OmtError('core.key.malformed', 'the key has no secret part');
-  const secretKey = key.secretKey;
-  const hybrid = getSuite(suite).family === 'hybrid';
-  if (!hybrid && !CLAIM_SIGNATURE_SUITES.includes(suite))
-    throw new OmtError('c2pa.signature.alg-unsupported', `${suite} is not a C2PA claim signature algorithm`);
-  const split = hybrid ? splitHybridChain(ders) : undefined;
-  return (claimBytes) =>
-    signClaim({
-      claimBytes,
-      signer: { suite, secretKey },
-      chain: split ? split.classical : ders,
-      ...(split ? { pqChain: split.pq } : {}),
-      random,
-      ...(timestamp ? { timestamp } : {}),
-    });
-}
-
-/** The assertions `signFile` makes from a manifest definition (no parent, no extraction). */
-function buildAssertions(
-  def: ManifestDefinition,
-  clock: Clock,
-  thumbnail: { mediaType: string; data: Uint8Array } | undefined,
-): AssertionDraft[] {
-  if ((def.ingredients ?? []).length > 0) throw unsupported('manifest ingredients are not streamed');
-  const assertions: AssertionDraft[] = [];
-  let actions: AssertionDraft | undefined;
-  for (const a of def.assertions ?? []) {
-    if (a.label === 'c2pa.actions' || a.label === 'c2pa.actions.v2') {
-      actions = buildActionsAssertion(a.data as { actions: ActionInput[] });
-    } else if (a.label === 'c2pa.metadata' && a.data !== null && typeof a.data === 'object') {
-      const { '@context': _ctx, ...fields } = a.data as Record<string, unknown>;
-      assertions.push(buildMetadataAssertion(fields));
-    } else {
-      const kind = a.kind ?? 'cbor';
-      assertions.push(
-        buildCustomAssertion(a.label, kind === 'cbor' ? jsonToCbor(a.data) : (a.data as CborValue), kind),
-      );
-    }
-  }
-  actions ??= buildActionsAssertion({
-    actions: [
-      {
-        action: 'c2pa.created',
-        digitalSourceType: DIGITAL_SOURCE_TYPE.digitalCapture,
-        when: clock().toISOString(),
-        softwareAgent: { name: 'OpenMediaTrust', version: '0.1.0' },
-      },
-    ],
-  });
-  assertions.unshift(actions);
-  if (thumbnail !== undefined) assertions.push(buildThumbnailAssertion(thumbnail));
-  const labels = assertions.map((a) => a.label);
-  if (new Set(labels).size !== labels.length || labels.includes('c2pa.hash.data'))
-    throw new OmtError('c2pa.input.invalid', 'assertion labels must be unique and exclude c2pa.hash.data');
-  return assertions;
 }
 
 interface StorePlan {
@@ -301,12 +223,21 @@ export async function signFileStream(options: SignFileStreamOptions): Promise<Si
   const def: ManifestDefinition = o.manifest === undefined ? {} : parseManifestDefinition(o.manifest);
   const clock = o.clock ?? systemClock;
   const random = o.random ?? platformRandom;
-  const signer = makeSigner(
-    { suite: o.suite ?? (typeof o.key === 'string' ? undefined : o.key.suite), key: o.key, chain: o.chain },
-    random,
-    o.timestamp,
-  );
-  const drafts = buildAssertions(def, clock, o.thumbnail);
+  const suite = o.suite ?? (typeof o.key === 'string' ? undefined : o.key.suite);
+  if (suite !== undefined && /^PS\d+$/.test(suite))
+    throw unsupported('RSA-PSS keys are signed through signFile only');
+  if ((def.ingredients ?? []).length > 0) throw unsupported('manifest ingredients are not streamed');
+  const signer = (
+    await claimSignerFor(
+      { suite, key: o.key, chain: o.chain },
+      { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
+    )
+  ).sign;
+  const drafts = definitionAssertions(def, clock, false);
+  if (o.thumbnail !== undefined) drafts.push(buildThumbnailAssertion(o.thumbnail));
+  const labels = drafts.map((a) => a.label);
+  if (new Set(labels).size !== labels.length || labels.includes('c2pa.hash.data'))
+    throw new OmtError('c2pa.input.invalid', 'assertion labels must be unique and exclude c2pa.hash.data');
   const info = def.claim_generator_info;
   const generator = (Array.isArray(info) ? info[0] : info) ?? { name: 'OpenMediaTrust', version: '0.1.0' };
 

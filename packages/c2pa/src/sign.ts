@@ -276,7 +276,7 @@ function chainDers(chain: readonly Uint8Array[] | string): Uint8Array[] {
 }
 
 /** A claim signer and, when known in advance, the size of the COSE_Sign1 it returns. */
-interface SizedSigner {
+export interface SizedSigner {
   readonly sign: ClaimSigner;
   readonly size: number | undefined;
 }
@@ -317,7 +317,12 @@ function claimSignatureSize(
   return encodeCoseSign1({ ...main, unprotectedHeaders, payload: null, tagged: true }).length;
 }
 
-async function makeSigner(
+/**
+ * The claim signer (and, where it is fixed, the size of its COSE_Sign1) for a key and chain: RSA
+ * from PKCS#8 PEM, every core suite, and hybrid keys with their split classical/PQ chains.
+ * Shared by `signFile` and `signFileStream`.
+ */
+export async function claimSignerFor(
   o: { suite?: string | undefined; key: KeyMaterial | string; chain: readonly Uint8Array[] | string },
   extra: { random?: RandomSource; timestamp?: (d: Uint8Array) => Promise<Uint8Array> },
 ): Promise<SizedSigner> {
@@ -363,26 +368,15 @@ async function makeSigner(
 }
 
 /**
- * Signs an asset with a C2PA manifest and embeds it (or returns a sidecar store). Throws
- * `c2pa.input.invalid` on bad options or manifest definition, `core.key.*` for unusable keys,
- * `c2pa.signature.alg-unsupported`, `c2pa.asset.*` for broken or unsupported assets.
- *
- * @example
- * ```ts
- * const pki = await createTestPki({ suite: 'ML-DSA-65+ES256' });
- * const out = await signFile({ asset, mime: 'image/png', key: pki.files['signer.key.pem'], chain: pki.files['chain.pem'] });
- * ```
+ * The assertions a manifest definition asks for, with the actions assertion first: the
+ * definition's own `c2pa.actions(.v2)`, else `c2pa.opened` (with a parent) or `c2pa.created`
+ * (digital capture). Shared by `signFile` and `signFileStream`.
  */
-export async function signFile(options: SignFileOptions): Promise<SignFileResult> {
-  const o = parseInput(SignFileSchema, options, 'c2pa.input.invalid', 'signFile options');
-  const def: ManifestDefinition = o.manifest === undefined ? {} : parseManifestDefinition(o.manifest);
-  const clock = o.clock ?? systemClock;
-  const random = o.random ?? platformRandom;
-  const signer = await makeSigner(
-    { suite: o.suite ?? (typeof o.key === 'string' ? undefined : o.key.suite), key: o.key, chain: o.chain },
-    { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
-  );
-
+export function definitionAssertions(
+  def: ManifestDefinition,
+  clock: Clock,
+  hasParent: boolean,
+): AssertionDraft[] {
   const assertions: AssertionDraft[] = [];
   let actions: AssertionDraft | undefined;
   for (const a of def.assertions ?? []) {
@@ -402,7 +396,7 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
   const agent = { name: 'OpenMediaTrust', version: '0.1.0' };
   actions ??= buildActionsAssertion({
     actions: [
-      o.parent
+      hasParent
         ? { action: 'c2pa.opened', when, softwareAgent: agent }
         : {
             action: 'c2pa.created',
@@ -413,6 +407,31 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
     ],
   });
   assertions.unshift(actions);
+  return assertions;
+}
+
+/**
+ * Signs an asset with a C2PA manifest and embeds it (or returns a sidecar store). Throws
+ * `c2pa.input.invalid` on bad options or manifest definition, `core.key.*` for unusable keys,
+ * `c2pa.signature.alg-unsupported`, `c2pa.asset.*` for broken or unsupported assets.
+ *
+ * @example
+ * ```ts
+ * const pki = await createTestPki({ suite: 'ML-DSA-65+ES256' });
+ * const out = await signFile({ asset, mime: 'image/png', key: pki.files['signer.key.pem'], chain: pki.files['chain.pem'] });
+ * ```
+ */
+export async function signFile(options: SignFileOptions): Promise<SignFileResult> {
+  const o = parseInput(SignFileSchema, options, 'c2pa.input.invalid', 'signFile options');
+  const def: ManifestDefinition = o.manifest === undefined ? {} : parseManifestDefinition(o.manifest);
+  const clock = o.clock ?? systemClock;
+  const random = o.random ?? platformRandom;
+  const signer = await claimSignerFor(
+    { suite: o.suite ?? (typeof o.key === 'string' ? undefined : o.key.suite), key: o.key, chain: o.chain },
+    { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
+  );
+
+  const assertions = definitionAssertions(def, clock, o.parent !== undefined);
   if (o.metadata === true && !assertions.some((a) => a.label === 'c2pa.metadata')) {
     const fields = await extractMetadata(o.asset);
     if (Object.keys(fields).length > 0) assertions.push(buildMetadataAssertion(fields));
