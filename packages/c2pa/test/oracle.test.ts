@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { initSync, WasmReader } from '@contentauth/c2pa-wasm';
 import {
   buildActionsAssertion,
   buildCustomAssertion,
@@ -16,44 +14,17 @@ import { parseManifestStore, readManifestStore } from '@omt/c2pa/manifest-store'
 import { signCoseSign1 } from '@omt/core/cose';
 import { decodePemBlocks, importPem } from '@omt/core/keys';
 import { getSuite } from '@omt/core/suites';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { type OracleResult, officialReader } from './official-reader.js';
 
 // The official C2PA reader (c2pa-rs compiled to WebAssembly) is the oracle for everything we write.
 const td = (f: string): Uint8Array =>
   new Uint8Array(readFileSync(new URL(`../../../testdata/c2pa/${f}`, import.meta.url)));
 const text = (f: string): string => new TextDecoder().decode(td(f));
 
-interface OracleResult {
-  state: string | null;
-  codes: string[];
-  activeFailures: string[];
-  active: string | null;
-  manifests: number;
-  error?: string;
-}
-
-async function oracle(mime: string, bytes: Uint8Array, trust = false): Promise<OracleResult> {
-  const ctx: Record<string, unknown> = { verify: { remote_manifest_fetch: false, ocsp_fetch: false } };
-  if (trust) ctx.trust = { trust_anchors: text('certs/trust/test_cert_root_bundle.pem') };
-  try {
-    const r = await WasmReader.fromBytes(mime, bytes, JSON.stringify(ctx));
-    const j = JSON.parse(r.json()) as {
-      validation_state: string;
-      validation_status?: { code: string }[];
-      validation_results?: { activeManifest?: { failure?: { code: string }[] } };
-      manifests: Record<string, unknown>;
-    };
-    return {
-      state: j.validation_state,
-      codes: (j.validation_status ?? []).map((s) => s.code),
-      activeFailures: (j.validation_results?.activeManifest?.failure ?? []).map((s) => s.code),
-      active: r.activeLabel() ?? null,
-      manifests: Object.keys(j.manifests).length,
-    };
-  } catch (e) {
-    return { state: null, codes: [], activeFailures: [], active: null, manifests: 0, error: String(e) };
-  }
-}
+/** The official reader's verdict; `trust` adds the c2pa-rs test roots as its anchors. */
+const oracle = (mime: string, bytes: Uint8Array, trust = false): Promise<OracleResult> =>
+  officialReader(mime, bytes, trust ? text('certs/trust/test_cert_root_bundle.pem') : undefined);
 
 const key = importPem(text('certs/es256.pem'));
 const chain = decodePemBlocks(text('certs/es256.pub')).map((b) => b.der);
@@ -73,11 +44,6 @@ const created = buildActionsAssertion({
       softwareAgent: { name: 'omt-test', version: '1' },
     },
   ],
-});
-
-beforeAll(() => {
-  const wasmPath = createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm/c2pa.wasm');
-  initSync({ module: readFileSync(wasmPath) });
 });
 
 describe('official reader (c2pa-wasm 0.13.3) accepts what we sign', () => {

@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { initSync, WasmReader } from '@contentauth/c2pa-wasm';
 import { readManifestStore } from '@omt/c2pa/manifest-store';
 import { createTestPki, type HybridTestPki, type SingleTestPki } from '@omt/c2pa/pki';
 import { signFile } from '@omt/c2pa/sign';
@@ -8,46 +6,13 @@ import { createTrustList } from '@omt/c2pa/trust';
 import { validateAsset } from '@omt/c2pa/validate';
 import { COSE_HEADER, decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { officialReader } from './official-reader.js';
 
 const td = (f: string): Uint8Array =>
   new Uint8Array(readFileSync(new URL(`../../../testdata/c2pa/${f}`, import.meta.url)));
 const text = (f: string): string => new TextDecoder().decode(td(f));
 
-interface Oracle {
-  state: string | null;
-  codes: string[];
-  activeFailures: string[];
-  active: string | null;
-  manifests: number;
-  error?: string;
-}
-async function oracle(mime: string, bytes: Uint8Array, anchorsPem?: string): Promise<Oracle> {
-  const ctx: Record<string, unknown> = { verify: { remote_manifest_fetch: false, ocsp_fetch: false } };
-  if (anchorsPem) ctx.trust = { trust_anchors: anchorsPem };
-  try {
-    const r = await WasmReader.fromBytes(mime, bytes, JSON.stringify(ctx));
-    const j = JSON.parse(r.json()) as {
-      validation_state: string;
-      validation_status?: { code: string }[];
-      validation_results?: { activeManifest?: { failure?: { code: string }[] } };
-      manifests: Record<string, unknown>;
-    };
-    return {
-      state: j.validation_state,
-      codes: (j.validation_status ?? []).map((s) => s.code),
-      activeFailures: (j.validation_results?.activeManifest?.failure ?? []).map((s) => s.code),
-      active: r.activeLabel() ?? null,
-      manifests: Object.keys(j.manifests).length,
-    };
-  } catch (e) {
-    return { state: null, codes: [], activeFailures: [], active: null, manifests: 0, error: String(e) };
-  }
-}
-
-beforeAll(() => {
-  const wasmPath = createRequire(import.meta.url).resolve('@contentauth/c2pa-wasm/c2pa.wasm');
-  initSync({ module: readFileSync(wasmPath) });
-});
+const oracle = officialReader;
 
 const c2paRsBundle = text('certs/trust/test_cert_root_bundle.pem');
 const files = [
