@@ -384,3 +384,120 @@ export interface ChainClient {
   merkleProof(txid: string): Promise<{ readonly blockHeight: number; readonly bump: string } | undefined>;
   blockHeader(height: number): Promise<string | undefined>;
 }
+
+// ─── Event chains (docs/event-chains.md) ──────────────────────────────────────────────────────
+
+/** A money movement decided by a settlement event, stored atomically with the event. */
+export interface Payout {
+  /** The payment adapter's invoice the money comes from. */
+  readonly invoice: string;
+  /** Who receives it: a party keyId (lower-case hex SHA-256 of the raw public key). */
+  readonly party: string;
+  /** What for: `seller`, `fee`, `royalty`, … (1–32 characters). */
+  readonly role: string;
+  /** Amount in the currency's minor unit (cents, satoshis), ≥ 0. */
+  readonly amount: bigint;
+  /** ISO 4217 code or a ticker such as `BSV` (3–8 upper-case characters). */
+  readonly currency: string;
+}
+
+/** A committed event as an operator stores it. */
+export interface CommittedEvent {
+  readonly chain: string;
+  readonly height: number;
+  /** Lower-case hex event hash (SHA-256 of the JCS event without signatures). */
+  readonly hash: string;
+  /** Hash of height − 1, or null at height 0. */
+  readonly prev: string | null;
+  readonly machine: string;
+  readonly type: string;
+  /** The signed event, as JCS JSON text. */
+  readonly event: string;
+  /** The quorum certificate, as JCS JSON text. */
+  readonly qc: string;
+  /** The chain state after this event (`ChainState`), as JCS JSON text. */
+  readonly state: string;
+  readonly committedAt: Date;
+}
+
+/**
+ * Committed events of every chain an operator keeps. Committed rows are append-only (the SQL
+ * adapter enforces it with triggers: no UPDATE, no DELETE).
+ * - `append` is atomic: the event, its state and its payouts are stored together or not at all.
+ *   It requires `height` = current head height + 1 (0 for a new chain) and `prev` = the head's
+ *   hash, else `ledger.event.out-of-order`. Appending the identical event again (same chain,
+ *   height and hash) returns `'exists'` and changes nothing; a different hash at a committed
+ *   height throws `ledger.event.conflict`. Concurrent appends at one height: exactly one wins.
+ * - `head` gives the highest committed event of a chain, `get` one height, `list` a range in
+ *   height order (at most `limit`, default 1,000).
+ * - `payouts` lists the payouts stored with a chain's events, in insertion order.
+ */
+export interface EventStore {
+  append(event: CommittedEvent, payouts?: readonly Payout[]): Promise<'appended' | 'exists'>;
+  head(chain: string): Promise<CommittedEvent | undefined>;
+  get(chain: string, height: number): Promise<CommittedEvent | undefined>;
+  list(
+    chain: string,
+    options?: { readonly fromHeight?: number; readonly limit?: number },
+  ): Promise<CommittedEvent[]>;
+  payouts(chain: string): Promise<Payout[]>;
+  /** Chains with their head height, ordered by chain id, after `after` (paging), at most `limit`. */
+  chains(options?: {
+    readonly after?: string;
+    readonly limit?: number;
+  }): Promise<{ chain: string; height: number }[]>;
+}
+
+/** What an operator asks its vote log to record. */
+export interface VoteRequest {
+  readonly chain: string;
+  readonly height: number;
+  /** The event hash voted for. */
+  readonly hash: string;
+  /** The log leaf that records the vote (docs/event-chains.md step 2). */
+  readonly leaf: Uint8Array;
+  readonly at: Date;
+}
+
+/** Outcome of {@link VoteLog.vote}. */
+export type VoteOutcome =
+  | { readonly status: 'new'; readonly index: number }
+  | { readonly status: 'same'; readonly index: number }
+  | { readonly status: 'conflict'; readonly voted: string; readonly index: number };
+
+/**
+ * An operator's votes and its append-only RFC 9162 log of vote leaves, kept together so a crash
+ * can never leave a vote without its leaf or a leaf without its vote.
+ * - `vote` is atomic across concurrent callers and processes: for one (chain, height) the first
+ *   call records the vote and appends `leaf` at the next index (`new`); a later call with the same
+ *   hash returns `same` with that index (nothing appended); with another hash `conflict` with the
+ *   hash and index voted for (nothing appended). Indexes are dense: 0, 1, 2, … in append order.
+ * - `size` is the number of leaves; `leafHashes(from, to)` the RFC 9162 leaf hashes
+ *   (SHA-256(0x00 ‖ leaf)) of [from, to) in index order; `leaves(from, to)` the leaf data.
+ * - Checkpoints: `saveCheckpoint` stores a signed note for a size (idempotent for the same text;
+ *   a different text for a stored size throws `ledger.log.conflict`); `latestCheckpoint` gives the
+ *   largest size stored; `checkpoint(size)` one size.
+ */
+export interface VoteLog {
+  vote(request: VoteRequest): Promise<VoteOutcome>;
+  size(): Promise<number>;
+  leafHashes(from: number, to: number): Promise<Uint8Array[]>;
+  leaves(from: number, to: number): Promise<Uint8Array[]>;
+  saveCheckpoint(size: number, note: string, at: Date): Promise<void>;
+  latestCheckpoint(): Promise<{ readonly size: number; readonly note: string } | undefined>;
+  checkpoint(size: number): Promise<string | undefined>;
+}
+
+/**
+ * A witness's memory (C2SP tlog-witness): the latest checkpoint size and root hash it cosigned,
+ * per log origin. `compareAndSwap` is atomic: it stores `next` only when the stored value still
+ * equals `expected` (undefined = nothing stored yet) and returns whether it did.
+ */
+export interface WitnessStore {
+  get(origin: string): Promise<{ readonly size: number; readonly root: Uint8Array } | undefined>;
+  compareAndSwap(
+    origin: string,
+    expected: { readonly size: number; readonly root: Uint8Array } | undefined,
+    next: { readonly size: number; readonly root: Uint8Array },
+  ): Promise<boolean>;
+}
