@@ -1,4 +1,5 @@
-// The end-to-end demo run by `npm start`, on embedded defaults only: no server, no network.
+// The end-to-end demo run by `npm start`, on embedded defaults only: no external server or
+// network (the event-chain operators listen on 127.0.0.1 only).
 // Every capability of OpenMediaTrust adds a section here.
 import path from 'node:path';
 import { createDatabase, databaseConfigFromEnv, type OmtDatabase, SqlAuditLogStore } from '@omt/adapters/sql';
@@ -6,6 +7,7 @@ import { AuditLog, verifyAuditLog } from '@omt/core/audit-log';
 import { keyId } from '@omt/core/keys';
 import { getSuite } from '@omt/core/suites';
 import { demoC2pa } from './c2pa-section.js';
+import { demoEvents } from './events-section.js';
 import { demoKms } from './kms-section.js';
 import { demoLedger } from './ledger-section.js';
 import { demoMerkle } from './merkle-section.js';
@@ -38,6 +40,11 @@ const SECTIONS: Section[] = [
     title: 'Publishing: signed intents, batched OP_RETURN anchoring, proofs',
     action: 'demo.ledger.checked',
     run: demoLedger,
+  },
+  {
+    title: 'Event chains: a 3-of-5 operator network, an item sold through escrow, equivocation caught',
+    action: 'demo.events.checked',
+    run: demoEvents,
   },
 ];
 

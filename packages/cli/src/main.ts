@@ -11,6 +11,7 @@ import {
 } from './commands/c2pa/index.js';
 import { dbHelp, runDb } from './commands/db.js';
 import { runSignJson, runVerifyJson, signJsonHelp, verifyJsonHelp } from './commands/json-signature.js';
+import { eventsHelp, networkHelp, operatorHelp, runEvents, runNetwork, runOperator } from './commands/events/index.js';
 import { keysHelp, runKeys } from './commands/keys.js';
 import { decryptHelp, encryptHelp, kmsHelp, runDecrypt, runEncrypt, runKms } from './commands/kms/index.js';
 import {
@@ -85,6 +86,19 @@ Publishing and anchoring (Bitcoin/BSV):
   worker [--once]                 Run the publisher (batches records into OP_RETURN txs).
   serve [--port <n>]              The HTTP API on 127.0.0.1.
 
+Event chains (M-of-N operator quorum, C2SP transparency logs):
+  network init --operators <N> --quorum <M> --out <dir>
+                                  Keys and config files for a local operator network.
+  network up --dir <dir>          Run every operator of the directory (development).
+  operator start --config <opN.json>
+                                  Run one operator (its own process and store).
+  events submit --network <network.json> --key <pem> <event.json>
+  events show --network <network.json> <subject>
+  events verify --network <network.json> <subject>
+                                  authentic / not-authentic / undecidable, with reasons.
+  events scenario item --network <network.json>
+                                  An item's whole life against a running network.
+
 Every command takes --json for machine-readable output and --help for details.
 State lives in $OMT_HOME (default ./.omt); DATABASE_URL switches the store to PostgreSQL.
 Exit codes: 0 success, 1 failure (invalid signature, error), 2 usage error.
@@ -113,6 +127,9 @@ const commands: Record<string, { run: Command; help: string }> = {
   anchor: { run: runAnchor, help: anchorHelp },
   worker: { run: runWorker, help: workerHelp },
   serve: { run: runServe, help: serveHelp },
+  network: { run: runNetwork, help: networkHelp },
+  operator: { run: runOperator, help: operatorHelp },
+  events: { run: runEvents, help: eventsHelp },
 };
 
 /**

@@ -157,6 +157,19 @@ export class MerkleTree {
     return h.slice();
   }
 
+  /**
+   * The hash of the complete subtree of height `level` over leaves [index·2^level,
+   * (index+1)·2^level) — what tlog-tiles serves; level 0 is the leaf hashes. Only complete
+   * subtrees exist: `(index+1)·2^level ≤ size`, else `core.merkle.invalid`.
+   */
+  nodeHash(level: number, index: number): Uint8Array {
+    checkSize(level, 'level');
+    checkSize(index, 'index');
+    const h = this.#levels[level]?.[index];
+    if (h === undefined) throw invalid(`no complete subtree at level ${level}, index ${index} (size ${this.size})`);
+    return h.slice();
+  }
+
   #push(leafHash: Uint8Array): number {
     const index = this.size;
     let h: Uint8Array = leafHash.slice();

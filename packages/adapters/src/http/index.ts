@@ -1,7 +1,8 @@
 /**
- * `@omt/adapters/http`: the publishing API as a fetch-style handler, and a tiny `node:http`
- * adapter to serve it. Node-only subpath (`node` export condition) because of `serveHandler`;
- * the handler itself only uses Request/Response.
+ * `@omt/adapters/http`: fetch-style handlers (the publishing API, event-chain operators, the test
+ * payment service), a tiny `node:http` adapter to serve them, the undici client of operators, and
+ * the composition of one running operator. Node-only subpath (`node` export condition); the
+ * handlers themselves only use Request/Response.
  *
  * @example
  * ```ts
@@ -9,5 +10,22 @@
  * const server = await serveHandler(createPublishHandler({ publisher }), { port: 8080 });
  * ```
  */
-export { createPublishHandler, type FetchHandler, type PublishHandlerOptions } from './publish-handler.js';
+export type { FetchHandler } from './http-json.js';
+export { HttpOperatorClient, type HttpOperatorClientOptions } from './operator-client.js';
+export {
+  createOperatorHandler,
+  type OperatorHandlerOptions,
+  type ServableOperator,
+} from './operator-handler.js';
+export {
+  networkPayments,
+  type OperatorConfig,
+  type OperatorNode,
+  parseOperatorConfig,
+  type StartOperatorOptions,
+  shippedMachines,
+  startOperatorNode,
+} from './operator-node.js';
+export { createPublishHandler, type PublishHandlerOptions } from './publish-handler.js';
 export { type ServedHandler, serveHandler } from './serve-handler.js';
+export { createTestPaymentHandler, TestPaymentServiceClient } from './test-payment-service.js';

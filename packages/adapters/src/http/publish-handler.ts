@@ -1,53 +1,13 @@
 import { isOmtError, OmtError } from '@omt/core/errors';
 import type { IntentProblem } from '@omt/ledger/intent';
 import type { Publisher } from '@omt/ledger/publisher';
+import { error, type FetchHandler, json, readBody, withAllow } from './http-json.js';
 
 /** Options of {@link createPublishHandler}. */
 export interface PublishHandlerOptions {
   readonly publisher: Publisher;
   /** Largest accepted request body in bytes (default 256 KiB; an intent's record is ≤ 64 KiB). */
   readonly maxBodyBytes?: number;
-}
-
-/** A fetch-style handler, as Deno, Bun, Cloudflare Workers and `serveHandler` run them. */
-export type FetchHandler = (request: Request) => Promise<Response>;
-
-const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-
-function json(status: number, body: unknown, headers?: Record<string, string>): Response {
-  return new Response(`${JSON.stringify(body)}\n`, { status, headers: { ...JSON_HEADERS, ...headers } });
-}
-
-function error(status: number, code: string, message: string, extra?: Record<string, unknown>): Response {
-  return json(status, { error: { code, message, ...extra } });
-}
-
-/** Reads at most `limit` bytes of a body; more → `adapters.http.too-large`. */
-async function readBody(request: Request, limit: number): Promise<Uint8Array> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit)
-    throw new OmtError('adapters.http.too-large', `request body exceeds ${limit} bytes`);
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new OmtError('adapters.http.too-large', `request body exceeds ${limit} bytes`);
-    }
-    parts.push(value);
-  }
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
 }
 
 /** HTTP status for a refused intent: 400 malformed, 409 replayed, 403 signer not allowed, else 422. */
@@ -156,9 +116,4 @@ export function createPublishHandler(options: PublishHandlerOptions): FetchHandl
       return error(500, 'adapters.http.internal', 'internal error');
     }
   };
-}
-
-function withAllow(r: Response, allow: string): Response {
-  r.headers.set('allow', allow);
-  return r;
 }

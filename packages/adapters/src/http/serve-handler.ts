@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { OmtError } from '@omt/core/errors';
-import type { FetchHandler } from './publish-handler.js';
+import type { FetchHandler } from './http-json.js';
 
 /** A running server. */
 export interface ServedHandler {

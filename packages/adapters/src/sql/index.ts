@@ -28,7 +28,18 @@ export {
   OMT_MIGRATION_TABLE,
 } from './migrate-database.js';
 export { omtMigrationProvider, omtMigrations } from './migrations/index.js';
-export type { AuditEntriesTable, AuditHeadsTable, Int8Column, OmtSchema } from './schema.js';
+export type {
+  AuditEntriesTable,
+  AuditHeadsTable,
+  Int8Column,
+  LedgerCheckpointsTable,
+  LedgerEventsTable,
+  LedgerLogLeavesTable,
+  LedgerPayoutsTable,
+  LedgerVotesTable,
+  LedgerWitnessStateTable,
+  OmtSchema,
+} from './schema.js';
 export { SqlAuditLogStore } from './sql-audit-log-store.js';
 export { SqlKmsKeyStore } from './sql-kms-key-store.js';
 export type {
@@ -40,6 +51,7 @@ export type {
   KmsTenantsTable,
   OmtKmsSchema,
 } from './sql-kms-schema.js';
+export { SqlEventStore } from './sql-ledger-events.js';
 export {
   type LedgerBatchesTable,
   type LedgerJobsSchema,
@@ -58,3 +70,5 @@ export type {
   OmtLedgerSchema,
 } from './sql-ledger-schema.js';
 export { SqlUtxoStore } from './sql-ledger-utxo-store.js';
+export { SqlVoteLog } from './sql-ledger-vote-log.js';
+export { SqlWitnessStore } from './sql-ledger-witness-store.js';

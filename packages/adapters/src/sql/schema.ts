@@ -27,6 +27,67 @@ export interface AuditHeadsTable {
   body: ColumnType<string, string, never>;
 }
 
+/** Append-only columns: written once on insert, never updated (the tables refuse UPDATE). */
+type Once<T> = ColumnType<T, T, never>;
+
+/** `omt_ledger_events`: committed events, one per (chain, height) (migration 0005). */
+export interface LedgerEventsTable {
+  chain: Once<string>;
+  height: Int8Column;
+  hash: Once<string>;
+  prev: Once<string | null>;
+  machine: Once<string>;
+  type: Once<string>;
+  event: Once<string>;
+  qc: Once<string>;
+  state: Once<string>;
+  committed_at: Once<Date>;
+}
+
+/** `omt_ledger_payouts`: the payouts stored with an event, `seq` 0, 1, … per event (migration 0005). */
+export interface LedgerPayoutsTable {
+  chain: Once<string>;
+  height: Int8Column;
+  seq: Once<number>;
+  invoice: Once<string>;
+  party: Once<string>;
+  role: Once<string>;
+  amount: Int8Column;
+  currency: Once<string>;
+}
+
+/** `omt_ledger_votes`: an operator's one vote per (chain, height) and its log leaf (migration 0005). */
+export interface LedgerVotesTable {
+  chain: Once<string>;
+  height: Int8Column;
+  hash: Once<string>;
+  leaf_index: Int8Column;
+  voted_at: Once<Date>;
+}
+
+/** `omt_ledger_log_leaves`: the vote log's leaves, dense indexes from 0 (migration 0005). */
+export interface LedgerLogLeavesTable {
+  idx: Int8Column;
+  data: Once<Uint8Array>;
+  /** RFC 9162 leaf hash SHA-256(0x00 ‖ data). */
+  leaf_hash: Once<Uint8Array>;
+}
+
+/** `omt_ledger_checkpoints`: the vote log's signed checkpoints by size (migration 0005). */
+export interface LedgerCheckpointsTable {
+  size: Int8Column;
+  note: Once<string>;
+  saved_at: Once<Date>;
+}
+
+/** `omt_ledger_witness_state`: latest cosigned size and root per log origin; updatable (migration 0005). */
+export interface LedgerWitnessStateTable {
+  origin: ColumnType<string, string, never>;
+  size: ColumnType<string, number | string, number | string>;
+  root: ColumnType<Uint8Array, Uint8Array, Uint8Array>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 /**
  * The kysely `Database` type of the one OpenMediaTrust schema (ARCHITECTURE "Storage").
  * A migration that adds tables adds their interfaces here.
@@ -39,4 +100,10 @@ export interface AuditHeadsTable {
 export interface OmtSchema {
   omt_audit_entries: AuditEntriesTable;
   omt_audit_heads: AuditHeadsTable;
+  omt_ledger_events: LedgerEventsTable;
+  omt_ledger_payouts: LedgerPayoutsTable;
+  omt_ledger_votes: LedgerVotesTable;
+  omt_ledger_log_leaves: LedgerLogLeavesTable;
+  omt_ledger_checkpoints: LedgerCheckpointsTable;
+  omt_ledger_witness_state: LedgerWitnessStateTable;
 }

@@ -12,6 +12,7 @@ import { auditLog0001 } from './0001-audit-log.js';
 import { kms0002 } from './0002-kms.js';
 import { ledger0003 } from './0003-ledger.js';
 import { ledgerJobs0004 } from './0004-ledger-jobs.js';
+import { ledgerEvents0005 } from './0005-ledger-events.js';
 
 /** Every migration, by name, in order. */
 export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -19,6 +20,7 @@ export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze(
   '0002_kms': kms0002,
   '0003_ledger': ledger0003,
   '0004_ledger_jobs': ledgerJobs0004,
+  '0005_ledger_events': ledgerEvents0005,
 });
 
 /**

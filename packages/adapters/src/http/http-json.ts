@@ -1,0 +1,63 @@
+import { OmtError } from '@omt/core/errors';
+
+/*
+ * Small pieces shared by the fetch-style handlers of this subpath: JSON answers, JSON errors
+ * `{ error: { code, message } }`, and a size-limited body reader.
+ */
+
+/** A fetch-style handler, as Deno, Bun, Cloudflare Workers and `serveHandler` run them. */
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+export const JSON_HEADERS: Record<string, string> = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+};
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers?: Record<string, string>): Response {
+  return new Response(`${JSON.stringify(body)}\n`, { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+/** A JSON error response. */
+export function error(
+  status: number,
+  code: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): Response {
+  return json(status, { error: { code, message, ...extra } });
+}
+
+/** Reads at most `limit` bytes of a body; more → `adapters.http.too-large`. */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > limit)
+    throw new OmtError('adapters.http.too-large', `request body exceeds ${limit} bytes`);
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new OmtError('adapters.http.too-large', `request body exceeds ${limit} bytes`);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/** Adds the `Allow` header to a 405 answer. */
+export function withAllow(r: Response, allow: string): Response {
+  r.headers.set('allow', allow);
+  return r;
+}

@@ -1,0 +1,249 @@
+import { isOmtError, OmtError } from '@omt/core/errors';
+import type {
+  ChainView,
+  CommitAnswer,
+  CommittedEntry,
+  OperatorApi,
+  OperatorStatus,
+  VoteAnswer,
+} from '@omt/ledger/operator-api';
+import { Pool } from 'undici';
+
+/** Options of {@link HttpOperatorClient}. */
+export interface HttpOperatorClientOptions {
+  /** The operator's name (its log origin), as the network file lists it. */
+  readonly name: string;
+  /** Base URL, e.g. `http://127.0.0.1:7101`. */
+  readonly url: string;
+  /** Per-request deadline in ms (default 5,000); an expired one throws `ledger.operator.timeout`. */
+  readonly timeoutMs?: number;
+  /** Keep-alive connections to this operator (default 4). */
+  readonly connections?: number;
+  /** Largest response body accepted (default 64 MiB). */
+  readonly maxResponseBytes?: number;
+}
+
+/**
+ * An operator reached over HTTP with an undici connection pool (keep-alive, pipelining off).
+ * Implements {@link OperatorApi}: network failures become `ledger.operator.unavailable`,
+ * deadlines `ledger.operator.timeout`, and an error answer from the operator the `OmtError` with
+ * the code it sent.
+ *
+ * @example
+ * ```ts
+ * const op = new HttpOperatorClient({ name: 'op1.omt.local', url: 'http://127.0.0.1:7101' });
+ * const view = await op.chain('item:42');
+ * await op.close();
+ * ```
+ */
+export class HttpOperatorClient implements OperatorApi {
+  readonly name: string;
+  readonly url: string;
+  readonly #pool: Pool;
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+
+  constructor(options: HttpOperatorClientOptions) {
+    let origin: URL;
+    try {
+      origin = new URL(options.url);
+    } catch (e) {
+      throw new OmtError('ledger.network.invalid', `operator ${options.name}: bad URL ${options.url}`, {
+        cause: e,
+      });
+    }
+    if (origin.protocol !== 'http:' && origin.protocol !== 'https:')
+      throw new OmtError('ledger.network.invalid', `operator ${options.name}: URL must be http(s)`);
+    this.name = options.name;
+    this.url = origin.origin;
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.#pool = new Pool(origin.origin, {
+      connections: options.connections ?? 4,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.#timeoutMs,
+      bodyTimeout: this.#timeoutMs,
+    });
+  }
+
+  submit(events: readonly unknown[], signal?: AbortSignal): Promise<VoteAnswer[]> {
+    return this.#json<{ results: VoteAnswer[] }>('POST', '/v1/events', { events }, signal).then((r) =>
+      answers(r.results, events.length, this.name),
+    );
+  }
+
+  commit(entries: readonly CommittedEntry[], signal?: AbortSignal): Promise<CommitAnswer[]> {
+    return this.#json<{ results: CommitAnswer[] }>('POST', '/v1/commit', { entries }, signal).then((r) =>
+      answers(r.results, entries.length, this.name),
+    );
+  }
+
+  chain(chain: string, options: { fromHeight?: number; signal?: AbortSignal } = {}): Promise<ChainView> {
+    const from = options.fromHeight === undefined ? '' : `?from=${options.fromHeight}`;
+    return this.#json<ChainView>(
+      'GET',
+      `/v1/chains/${encodeURIComponent(chain)}${from}`,
+      undefined,
+      options.signal,
+    );
+  }
+
+  async checkpoint(signal?: AbortSignal): Promise<string> {
+    return new TextDecoder().decode(await this.#request('GET', '/checkpoint', undefined, signal));
+  }
+
+  consistency(from: number, to: number, signal?: AbortSignal): Promise<string[]> {
+    return this.#json<{ proof: string[] }>(
+      'GET',
+      `/v1/log/consistency?from=${from}&to=${to}`,
+      undefined,
+      signal,
+    ).then((r) => r.proof);
+  }
+
+  status(signal?: AbortSignal): Promise<OperatorStatus> {
+    return this.#json<OperatorStatus>('GET', '/health', undefined, signal);
+  }
+
+  /** tlog-witness `add-checkpoint` (the HTTP status and body as the witness answered). */
+  async addCheckpoint(body: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    try {
+      const res = await this.#pool.request({
+        method: 'POST',
+        path: '/add-checkpoint',
+        body,
+        signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]),
+      });
+      return { status: res.statusCode, body: await res.body.text() };
+    } catch (e) {
+      throw new OmtError('ledger.operator.unavailable', `operator ${this.name}: add-checkpoint failed`, {
+        cause: e,
+      });
+    }
+  }
+
+  /** Raw GET of a path (tiles, checkpoints): the body bytes, or undefined on 404. */
+  async get(path: string, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    try {
+      return await this.#request('GET', path, undefined, signal);
+    } catch (e) {
+      if (isOmtError(e, 'ledger.operator.not-found')) return undefined;
+      throw e;
+    }
+  }
+
+  /** Closes the connection pool. */
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+
+  async #json<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const bytes = await this.#request(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    );
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as T;
+    } catch (e) {
+      throw new OmtError(
+        'ledger.operator.bad-answer',
+        `operator ${this.name}: ${path} answered with bad JSON`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  async #request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    let status: number;
+    let bytes: Uint8Array;
+    try {
+      const res = await this.#pool.request({
+        method,
+        path,
+        signal: combined,
+        ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+      });
+      status = res.statusCode;
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Uint8Array).byteLength;
+        if (size > this.#maxBytes) {
+          res.body.destroy();
+          throw new OmtError(
+            'ledger.operator.bad-answer',
+            `operator ${this.name}: answer larger than ${this.#maxBytes} bytes`,
+          );
+        }
+        parts.push(chunk as Uint8Array);
+      }
+      bytes = concat(parts, size);
+    } catch (e) {
+      if (isOmtError(e)) throw e;
+      if (deadline.aborted && !(signal?.aborted ?? false))
+        throw new OmtError(
+          'ledger.operator.timeout',
+          `operator ${this.name} did not answer within ${this.#timeoutMs} ms`,
+          {
+            cause: e,
+          },
+        );
+      if (signal?.aborted)
+        throw new OmtError('ledger.operator.timeout', `operator ${this.name}: request aborted`, { cause: e });
+      throw new OmtError(
+        'ledger.operator.unavailable',
+        `operator ${this.name} at ${this.url} is unreachable`,
+        { cause: e },
+      );
+    }
+    if (status >= 200 && status < 300) return bytes;
+    if (status === 404)
+      throw new OmtError('ledger.operator.not-found', `operator ${this.name}: ${path} not found`);
+    let code = 'ledger.operator.bad-answer';
+    let message = `operator ${this.name}: HTTP ${status} for ${method} ${path}`;
+    try {
+      const err = (
+        JSON.parse(new TextDecoder().decode(bytes)) as { error?: { code?: unknown; message?: unknown } }
+      ).error;
+      if (typeof err?.code === 'string' && /^[a-z0-9.-]{1,80}$/.test(err.code)) code = err.code;
+      if (typeof err?.message === 'string') message = `operator ${this.name}: ${err.message.slice(0, 500)}`;
+    } catch {
+      // not JSON: keep the HTTP status message
+    }
+    throw new OmtError(code, message);
+  }
+}
+
+function answers<T>(results: unknown, expected: number, name: string): T[] {
+  if (!Array.isArray(results) || results.length !== expected)
+    throw new OmtError('ledger.operator.bad-answer', `operator ${name}: expected ${expected} answers`);
+  return results as T[];
+}
+
+function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0] as Uint8Array;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+import { isOmtError, OmtError } from '@omt/core/errors';
+import type { CommittedEntry, OperatorApi } from '@omt/ledger/operator-api';
+import { error, type FetchHandler, json, readBody, withAllow } from './http-json.js';
+
+/** What the handler serves: an operator plus its raw transparency-log endpoints. */
+export interface ServableOperator extends OperatorApi {
+  /** A tlog-tiles resource (`tile/…` path without the leading slash), or undefined. */
+  tile(path: string): Promise<Uint8Array | undefined>;
+  /** The tlog-witness `add-checkpoint` endpoint, answering as the spec says. */
+  addCheckpoint(body: string): Promise<{ status: number; body: string; contentType: string }>;
+}
+
+/** Options of {@link createOperatorHandler}. */
+export interface OperatorHandlerOptions {
+  readonly operator: ServableOperator;
+  /** Largest accepted request body in bytes (default 32 MiB: 1,000 events with ML-DSA signatures). */
+  readonly maxBodyBytes?: number;
+}
+
+const MAX_BATCH = 1_000;
+
+/**
+ * An event-chain operator as a fetch-style handler (docs/event-chains.md):
+ * - `POST /v1/events` `{events: [...]}` → `{results: VoteAnswer[]}` (validate and vote);
+ * - `POST /v1/commit` `{entries: [{event, qc}]}` → `{results: CommitAnswer[]}`;
+ * - `GET /v1/chains/:chain[?from=h]` → `ChainView`; `GET /v1/log/consistency?from=&to=` →
+ *   `{proof}`; `GET /health` → `OperatorStatus`;
+ * - C2SP: `GET /checkpoint` (tlog-checkpoint signed note), `GET /tile/…` (tlog-tiles, full tiles
+ *   immutable), `POST /add-checkpoint` (tlog-witness).
+ * Errors are JSON `{error: {code, message}}` with the OmtError code; 413 above the body limit.
+ * @example
+ * ```ts
+ * const served = await serveHandler(createOperatorHandler({ operator }), { port: 7101 });
+ * ```
+ */
+export function createOperatorHandler(options: OperatorHandlerOptions): FetchHandler {
+  const operator = options?.operator;
+  if (operator === undefined) throw new OmtError('adapters.http.invalid', 'an operator is required');
+  const limit = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  if (!Number.isInteger(limit) || limit < 1024 || limit > 256 * 1024 * 1024)
+    throw new OmtError('adapters.http.invalid', 'maxBodyBytes must be 1 KiB – 256 MiB');
+
+  const readJson = async (request: Request): Promise<Record<string, unknown>> => {
+    const body = await readBody(request, limit);
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    } catch (e) {
+      throw new OmtError('adapters.http.bad-request', 'the body is not JSON', { cause: e });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new OmtError('adapters.http.bad-request', 'the body must be a JSON object');
+    return value as Record<string, unknown>;
+  };
+  const batch = (value: unknown, name: string): unknown[] => {
+    if (!Array.isArray(value) || value.length === 0 || value.length > MAX_BATCH)
+      throw new OmtError('adapters.http.bad-request', `"${name}" must be an array of 1–${MAX_BATCH} items`);
+    return value;
+  };
+  const intParam = (url: URL, name: string, required: boolean): number | undefined => {
+    const text = url.searchParams.get(name);
+    if (text === null) {
+      if (required) throw new OmtError('adapters.http.bad-request', `query parameter ${name} is required`);
+      return undefined;
+    }
+    if (!/^\d{1,15}$/.test(text))
+      throw new OmtError('adapters.http.bad-request', `${name} must be a non-negative integer`);
+    return Number(text);
+  };
+
+  return async (request: Request): Promise<Response> => {
+    try {
+      const url = new URL(request.url);
+      const path = url.pathname;
+      const method = request.method.toUpperCase();
+      const allow = (methods: string): Response | undefined =>
+        methods.split(',').includes(method)
+          ? undefined
+          : withAllow(
+              error(405, 'adapters.http.method-not-allowed', `${method} is not allowed here`),
+              methods,
+            );
+
+      if (path === '/v1/events') {
+        const no = allow('POST');
+        if (no !== undefined) return no;
+        const events = batch((await readJson(request)).events, 'events');
+        return json(200, { results: await operator.submit(events, request.signal) });
+      }
+      if (path === '/v1/commit') {
+        const no = allow('POST');
+        if (no !== undefined) return no;
+        const entries = batch((await readJson(request)).entries, 'entries') as CommittedEntry[];
+        return json(200, { results: await operator.commit(entries, request.signal) });
+      }
+      const chain = /^\/v1\/chains\/([^/]+)$/.exec(path);
+      if (chain !== null) {
+        const no = allow('GET,HEAD');
+        if (no !== undefined) return no;
+        const fromHeight = intParam(url, 'from', false);
+        const view = await operator.chain(decodeURIComponent(chain[1] as string), {
+          ...(fromHeight === undefined ? {} : { fromHeight }),
+          signal: request.signal,
+        });
+        return json(200, view);
+      }
+      if (path === '/v1/log/consistency') {
+        const no = allow('GET,HEAD');
+        if (no !== undefined) return no;
+        const from = intParam(url, 'from', true) as number;
+        const to = intParam(url, 'to', true) as number;
+        return json(200, { from, to, proof: await operator.consistency(from, to, request.signal) });
+      }
+      if (path === '/checkpoint') {
+        const no = allow('GET,HEAD');
+        if (no !== undefined) return no;
+        return new Response(await operator.checkpoint(request.signal), {
+          status: 200,
+          headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+        });
+      }
+      if (path.startsWith('/tile/')) {
+        const no = allow('GET,HEAD');
+        if (no !== undefined) return no;
+        const bytes = await operator.tile(path.slice(1));
+        if (bytes === undefined) return error(404, 'ledger.tile.not-found', 'no such tile');
+        // Full tiles never change (tlog-tiles); partial ones (`.p/`) are replaced as the log grows.
+        const immutable = !path.includes('.p/');
+        return new Response(bytes as Uint8Array<ArrayBuffer>, {
+          status: 200,
+          headers: {
+            'content-type': 'application/octet-stream',
+            'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+          },
+        });
+      }
+      if (path === '/add-checkpoint') {
+        const no = allow('POST');
+        if (no !== undefined) return no;
+        const body = new TextDecoder('utf-8', { fatal: true }).decode(await readBody(request, 1024 * 1024));
+        const answer = await operator.addCheckpoint(body);
+        return new Response(answer.body, {
+          status: answer.status,
+          headers: { 'content-type': answer.contentType },
+        });
+      }
+      if (path === '/health') {
+        const no = allow('GET,HEAD');
+        if (no !== undefined) return no;
+        try {
+          return json(200, await operator.status(request.signal));
+        } catch (e) {
+          return json(503, {
+            ok: false,
+            error: { code: isOmtError(e) ? e.code : 'adapters.http.unavailable' },
+          });
+        }
+      }
+      return error(404, 'adapters.http.not-found', 'no such endpoint');
+    } catch (e) {
+      if (isOmtError(e, 'adapters.http.too-large')) return error(413, e.code, e.message);
+      if (isOmtError(e, 'adapters.http.bad-request')) return error(400, e.code, e.message);
+      if (e instanceof URIError)
+        return error(400, 'adapters.http.bad-request', 'malformed percent-encoding in the path');
+      if (e instanceof TypeError && /decode/i.test(e.message))
+        return error(400, 'adapters.http.bad-request', 'the body is not UTF-8');
+      if (isOmtError(e)) return error(statusFor(e.code), e.code, e.message);
+      return error(500, 'adapters.http.internal', 'internal error');
+    }
+  };
+}
+
+/** Client mistakes are 4xx; anything else (storage down, …) 500/503. */
+function statusFor(code: string): number {
+  if (code.endsWith('.malformed') || code.endsWith('.invalid') || code.endsWith('.schema')) return 400;
+  if (code.endsWith('.not-found') || code.endsWith('.unknown')) return 404;
+  if (code.endsWith('.conflict')) return 409;
+  if (code.endsWith('.unavailable')) return 503;
+  return 500;
+}

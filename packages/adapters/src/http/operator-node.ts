@@ -1,0 +1,220 @@
+/**
+ * One event-chain operator as a running service: its configuration file (`opN.json`, written by
+ * `omt network init`), its own database (PGlite directory or a PostgreSQL schema), its keys, the
+ * network file, and an HTTP server on 127.0.0.1. `omt operator start` and the demo use it.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { OmtError } from '@omt/core/errors';
+import { type EventNetwork, type NetworkOperator, parseEventNetwork } from '@omt/ledger/event-network';
+import { type MachineRegistry, machineRegistry } from '@omt/ledger/machine';
+import { CONTRACT_MACHINE } from '@omt/ledger/machine-contract';
+import { ITEM_MACHINE } from '@omt/ledger/machine-item';
+import { MANIFEST_MACHINE } from '@omt/ledger/machine-manifest';
+import { EventOperator } from '@omt/ledger/operator';
+import type { OperatorApi } from '@omt/ledger/operator-api';
+import { type PaymentAdapter, paymentChecks } from '@omt/ledger/payment';
+import { parseCosignerSignerKey } from '@omt/ledger/tlog-cosignature';
+import { parseSignerKey } from '@omt/ledger/tlog-note';
+import * as z from 'zod/mini';
+import {
+  createDatabase,
+  type DatabaseConfig,
+  type OmtDatabase,
+  SqlEventStore,
+  SqlVoteLog,
+  SqlWitnessStore,
+} from '../sql/index.js';
+import { HttpOperatorClient } from './operator-client.js';
+import { createOperatorHandler } from './operator-handler.js';
+import { type ServedHandler, serveHandler } from './serve-handler.js';
+import { TestPaymentServiceClient } from './test-payment-service.js';
+
+/** An operator's configuration file. Paths are relative to the file's directory. */
+export interface OperatorConfig {
+  readonly version: 1;
+  readonly name: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  /** The network file. */
+  readonly network: string;
+  readonly database:
+    | { readonly kind: 'pglite'; readonly dataDir?: string }
+    | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string };
+  /** Signer key text of its log key (a secret). */
+  readonly logKey: string;
+  /** Signer key text of its witness (cosigner) key (a secret). */
+  readonly witnessKey: string;
+  readonly batch?: { readonly delayMs?: number; readonly leaves?: number };
+}
+
+const configSchema = z.object({
+  version: z.literal(1),
+  name: z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{0,127}$/)),
+  listen: z.object({
+    host: z.string().check(z.minLength(1), z.maxLength(255)),
+    port: z.number().check(z.int(), z.gte(0), z.lte(65_535)),
+  }),
+  network: z.string().check(z.minLength(1)),
+  database: z.union([
+    z.object({ kind: z.literal('pglite'), dataDir: z.optional(z.string().check(z.minLength(1))) }),
+    z.object({ kind: z.literal('postgres'), url: z.string(), schema: z.optional(z.string()) }),
+  ]),
+  logKey: z.string().check(z.minLength(16)),
+  witnessKey: z.string().check(z.minLength(16)),
+  batch: z.optional(
+    z.object({
+      delayMs: z.optional(z.number().check(z.int(), z.gte(0), z.lte(10_000))),
+      leaves: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100_000))),
+    }),
+  ),
+});
+
+/** Parses an operator configuration (JSON text or value); `ledger.operator.invalid` otherwise. */
+export function parseOperatorConfig(input: unknown): OperatorConfig {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (e) {
+      throw new OmtError('ledger.operator.invalid', 'the operator file is not JSON', { cause: e });
+    }
+  }
+  const r = z.safeParse(configSchema, value);
+  if (!r.success)
+    throw new OmtError(
+      'ledger.operator.invalid',
+      `the operator file is malformed: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return r.data as OperatorConfig;
+}
+
+/** The three shipped machines. */
+export function shippedMachines(): MachineRegistry {
+  return machineRegistry([ITEM_MACHINE, CONTRACT_MACHINE, MANIFEST_MACHINE]);
+}
+
+/** The payment provider a network file names, if any. */
+export function networkPayments(network: EventNetwork): PaymentAdapter | undefined {
+  return network.payments === undefined ? undefined : new TestPaymentServiceClient(network.payments.url);
+}
+
+/** A running operator. */
+export interface OperatorNode {
+  readonly name: string;
+  readonly url: string;
+  readonly operator: EventOperator;
+  readonly network: EventNetwork;
+  /** Stops serving, flushes the pending batch, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startOperatorNode}. */
+export interface StartOperatorOptions {
+  readonly config: OperatorConfig;
+  /** Directory that relative paths of the config are resolved against. */
+  readonly baseDir: string;
+  /** The network (default: read from `config.network`). */
+  readonly network?: EventNetwork;
+  /** Override the database (tests). */
+  readonly database?: DatabaseConfig;
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/**
+ * Opens the operator's database (migrating it), its keys and the network, and serves it.
+ * @example
+ * ```ts
+ * const node = await startOperatorNode({ config: parseOperatorConfig(text), baseDir: dir });
+ * console.log(node.url);
+ * ```
+ */
+export async function startOperatorNode(options: StartOperatorOptions): Promise<OperatorNode> {
+  const { config, baseDir } = options;
+  const network =
+    options.network ??
+    parseEventNetwork(await readText(path.resolve(baseDir, config.network), 'network file'));
+  const me = network.operators.find((o) => o.name === config.name);
+  if (me === undefined)
+    throw new OmtError('ledger.operator.invalid', `${config.name} is not in the network file`);
+  const database: DatabaseConfig =
+    options.database ??
+    (config.database.kind === 'pglite'
+      ? config.database.dataDir === undefined
+        ? { kind: 'pglite' }
+        : { kind: 'pglite', dataDir: path.resolve(baseDir, config.database.dataDir) }
+      : {
+          kind: 'postgres',
+          url: config.database.url,
+          ...(config.database.schema === undefined ? {} : { schema: config.database.schema }),
+        });
+  const logSigner = await parseSignerKey(config.logKey);
+  const witnessSigner = await parseCosignerSignerKey(config.witnessKey);
+  if (logSigner.name !== config.name)
+    throw new OmtError(
+      'ledger.operator.invalid',
+      `the log key is named ${logSigner.name}, not ${config.name}`,
+    );
+  let omt: OmtDatabase | undefined;
+  let served: ServedHandler | undefined;
+  const peers = new Map<string, HttpOperatorClient>();
+  try {
+    omt = await createDatabase(database);
+    await omt.migrate();
+    const payments = networkPayments(network);
+    const operator = await EventOperator.open({
+      logSigner,
+      witnessSigner,
+      network,
+      machines: shippedMachines(),
+      events: new SqlEventStore(omt.db),
+      votes: new SqlVoteLog(omt.db),
+      witnessStore: new SqlWitnessStore(omt.db),
+      ...(payments === undefined ? {} : { payments, checks: paymentChecks(payments) }),
+      peer: (p: NetworkOperator): OperatorApi => {
+        let c = peers.get(p.name);
+        if (c === undefined) {
+          c = new HttpOperatorClient({ name: p.name, url: p.url, timeoutMs: 2_000 });
+          peers.set(p.name, c);
+        }
+        return c;
+      },
+      ...(config.batch?.delayMs === undefined ? {} : { batchDelayMs: config.batch.delayMs }),
+      ...(config.batch?.leaves === undefined ? {} : { batchLeaves: config.batch.leaves }),
+      ...(options.onBackgroundError === undefined ? {} : { onBackgroundError: options.onBackgroundError }),
+    });
+    served = await serveHandler(createOperatorHandler({ operator }), {
+      host: config.listen.host,
+      port: config.listen.port,
+    });
+    const db = omt;
+    const server = served;
+    let closing: Promise<void> | undefined;
+    return {
+      name: config.name,
+      url: server.url,
+      operator,
+      network,
+      close: () => {
+        closing ??= (async () => {
+          await server.close();
+          await operator.close();
+          await Promise.all([...peers.values()].map((p) => p.close()));
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await served?.close().catch(() => undefined);
+    await omt?.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new OmtError('ledger.operator.invalid', `cannot read the ${what} ${file}`, { cause: e });
+  }
+}

@@ -1,0 +1,144 @@
+import { OmtError } from '@omt/core/errors';
+import { hashLeaf } from '@omt/core/merkle';
+import {
+  parseCheckpointSave,
+  parseCheckpointSize,
+  parseLogRange,
+  parseVoteRequest,
+} from '@omt/ledger/event-storage';
+import type { VoteLog, VoteOutcome, VoteRequest } from '@omt/ledger/ports';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { OmtSchema } from './schema.js';
+import { runLedgerQuery } from './sql-ledger-errors.js';
+
+/**
+ * `VoteLog` (@omt/ledger port) over SQL (migration `0005_ledger_events`): one log per database
+ * schema (an operator owns its schema).
+ *
+ * `vote` is one statement, `omt_ledger_vote(…)` (a plpgsql function of the migration), so it is
+ * one transaction and one round trip: a transaction-scoped advisory lock serialises the log's
+ * writers in every process; under it the (chain, height) vote is looked up (`same` / `conflict`)
+ * or the leaf is inserted at index `max + 1` together with the vote — so a crash never leaves a
+ * vote without its leaf or a leaf without its vote, and indexes are dense (a trigger refuses any
+ * other index, the primary keys refuse duplicates). Leaves, votes and checkpoints are
+ * append-only (triggers refuse UPDATE, DELETE and TRUNCATE).
+ *
+ * @example
+ * ```ts
+ * const log = new SqlVoteLog(omt.db);
+ * const outcome = await log.vote({ chain, height, hash, leaf, at: new Date() });
+ * const hashes = await log.leafHashes(0, await log.size());
+ * ```
+ */
+export class SqlVoteLog implements VoteLog {
+  readonly #db: Kysely<OmtSchema>;
+
+  constructor(db: Kysely<OmtSchema>) {
+    this.#db = db;
+  }
+
+  async vote(request: VoteRequest): Promise<VoteOutcome> {
+    const r = parseVoteRequest(request);
+    const leaf = new Uint8Array(r.leaf);
+    const leafHash = hashLeaf(leaf);
+    const row = await runLedgerQuery('recording a vote', async () => {
+      const r2 = await sql<{ voted: string; leaf_index: string; fresh: boolean }>`
+        select voted, leaf_index, fresh from omt_ledger_vote(${r.chain}, ${r.height}, ${r.hash}, ${leaf},
+          ${leafHash}, ${r.at})`.execute(this.#db);
+      return r2.rows[0];
+    });
+    if (row === undefined)
+      throw new OmtError('adapters.sql.query-failed', 'recording a vote returned no row');
+    const index = Number(row.leaf_index);
+    if (row.fresh) return { status: 'new', index };
+    return outcome({ hash: row.voted, leaf_index: row.leaf_index }, r.hash);
+  }
+
+  async size(): Promise<number> {
+    return runLedgerQuery('reading the log size', () => logSize(this.#db));
+  }
+
+  async leafHashes(from: number, to: number): Promise<Uint8Array[]> {
+    return this.#range('leaf_hash', from, to);
+  }
+
+  async leaves(from: number, to: number): Promise<Uint8Array[]> {
+    return this.#range('data', from, to);
+  }
+
+  async #range(column: 'data' | 'leaf_hash', from: number, to: number): Promise<Uint8Array[]> {
+    return runLedgerQuery('reading log leaves', async () => {
+      const r = parseLogRange(from, to, await logSize(this.#db));
+      if (r.from === r.to) return [];
+      const rows = await this.#db
+        .selectFrom('omt_ledger_log_leaves')
+        .select(column)
+        .where('idx', '>=', String(r.from))
+        .where('idx', '<', String(r.to))
+        .orderBy('idx', 'asc')
+        .execute();
+      return rows.map((row) => new Uint8Array((row as Record<typeof column, Uint8Array>)[column]));
+    });
+  }
+
+  async saveCheckpoint(size: number, note: string, at: Date): Promise<void> {
+    const c = parseCheckpointSave(size, note, at);
+    await runLedgerQuery('saving a checkpoint', async () => {
+      const logged = await logSize(this.#db);
+      if (c.size > logged)
+        throw new OmtError('ledger.log.invalid', `checkpoint size ${c.size} exceeds the log size ${logged}`);
+      const inserted = await this.#db
+        .insertInto('omt_ledger_checkpoints')
+        .values({ size: c.size, note: c.note, saved_at: c.at })
+        .onConflict((oc) => oc.column('size').doNothing())
+        .returning('size')
+        .executeTakeFirst();
+      if (inserted !== undefined) return;
+      const stored = await this.checkpoint(c.size);
+      if (stored !== c.note)
+        throw new OmtError('ledger.log.conflict', `another checkpoint is stored for size ${c.size}`, {
+          details: { size: c.size },
+        });
+    });
+  }
+
+  async latestCheckpoint(): Promise<{ readonly size: number; readonly note: string } | undefined> {
+    const row = await runLedgerQuery('reading the latest checkpoint', () =>
+      this.#db
+        .selectFrom('omt_ledger_checkpoints')
+        .select(['size', 'note'])
+        .orderBy('size', 'desc')
+        .limit(1)
+        .executeTakeFirst(),
+    );
+    return row === undefined ? undefined : { size: Number(row.size), note: row.note };
+  }
+
+  async checkpoint(size: number): Promise<string | undefined> {
+    const s = parseCheckpointSize(size);
+    const row = await runLedgerQuery('reading a checkpoint', () =>
+      this.#db
+        .selectFrom('omt_ledger_checkpoints')
+        .select('note')
+        .where('size', '=', String(s))
+        .executeTakeFirst(),
+    );
+    return row?.note;
+  }
+}
+
+type Db = Kysely<OmtSchema> | Transaction<OmtSchema>;
+
+function outcome(voted: { hash: string; leaf_index: string }, hash: string): VoteOutcome {
+  const index = Number(voted.leaf_index);
+  return voted.hash === hash ? { status: 'same', index } : { status: 'conflict', voted: voted.hash, index };
+}
+
+/** Leaves are dense from 0, so the size is the largest index + 1 (one index probe). */
+async function logSize(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('omt_ledger_log_leaves')
+    .select((eb) => eb.fn.max('idx').as('max'))
+    .executeTakeFirst();
+  return row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
+}

@@ -1,0 +1,243 @@
+/**
+ * Event-chain operators over real HTTP on loopback: `createOperatorHandler` served by
+ * `serveHandler`, reached with the undici `HttpOperatorClient`. Five operators on PGlite (each
+ * its own in-memory database): the item's life, client verification, tlog-tiles served and read
+ * back with no operator online (a static copy, as a CDN would hold it), witness cosigning
+ * between operators, and bad HTTP input.
+ */
+
+import { createServer } from 'node:net';
+import { toBase64Url } from '@omt/core/bytes';
+import { isOmtError } from '@omt/core/errors';
+import { hashLeaf, verifyInclusion } from '@omt/core/merkle';
+import { getSuite } from '@omt/core/suites';
+import type { EventSigner } from '@omt/ledger/event';
+import { type EventNetwork, parseEventNetwork } from '@omt/ledger/event-network';
+import { verifyChain } from '@omt/ledger/event-verifier';
+import { runItemScenario } from '@omt/ledger/item-scenario';
+import { parseReceipt, voteLeaf } from '@omt/ledger/operator-receipt';
+import { InProcessTestPaymentAdapter } from '@omt/ledger/payment-test-adapter';
+import { verifyCheckpoint } from '@omt/ledger/tlog-checkpoint';
+import { newCosignerKey, verifyCosignatures } from '@omt/ledger/tlog-cosignature';
+import { newNoteKey } from '@omt/ledger/tlog-note';
+import { TileReader } from '@omt/ledger/tlog-tiles';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestPaymentHandler,
+  HttpOperatorClient,
+  type OperatorNode,
+  parseOperatorConfig,
+  type ServedHandler,
+  serveHandler,
+  shippedMachines,
+  startOperatorNode,
+} from '../src/http/index.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let network: EventNetwork;
+let nodes: OperatorNode[] = [];
+let clients: HttpOperatorClient[] = [];
+let payments: ServedHandler;
+const paymentsAdapter = new InProcessTestPaymentAdapter();
+let registrar: EventSigner;
+
+beforeAll(async () => {
+  payments = await serveHandler(createTestPaymentHandler(paymentsAdapter), { port: 0 });
+  const auth = async () => {
+    const kp = await getSuite('Ed25519').generateKeyPair();
+    return {
+      alg: 'Ed25519' as const,
+      secretKey: kp.secretKey,
+      publicKey: kp.publicKey,
+      pub: toBase64Url(kp.publicKey),
+    };
+  };
+  const [r, e, f] = [await auth(), await auth(), await auth()];
+  registrar = r;
+  const ops = [];
+  for (let i = 1; i <= 5; i++) {
+    const name = `op${i}.http.test`;
+    ops.push({
+      name,
+      port: await freePort(),
+      log: await newNoteKey(name, 'ML-DSA-65'),
+      witness: await newCosignerKey(`${name}/witness`, 'Ed25519'),
+    });
+  }
+  network = parseEventNetwork({
+    version: 1,
+    name: 'http-test',
+    quorum: 3,
+    operators: ops.map((o) => ({
+      name: o.name,
+      url: `http://127.0.0.1:${o.port}`,
+      logKey: o.log.vkey,
+      witnessKey: o.witness.vkey,
+    })),
+    authorities: {
+      registrar: { alg: r.alg, pub: r.pub },
+      escrow: { alg: e.alg, pub: e.pub },
+      fees: { alg: f.alg, pub: f.pub },
+    },
+    payments: { kind: 'test-service', url: payments.url },
+  });
+  nodes = await Promise.all(
+    ops.map((o) =>
+      startOperatorNode({
+        config: parseOperatorConfig({
+          version: 1,
+          name: o.name,
+          listen: { host: '127.0.0.1', port: o.port },
+          network: 'network.json',
+          database: { kind: 'pglite' },
+          logKey: o.log.skey,
+          witnessKey: o.witness.skey,
+          batch: { delayMs: 2 },
+        }),
+        baseDir: '/nonexistent',
+        network,
+      }),
+    ),
+  );
+  clients = network.operators.map(
+    (o) => new HttpOperatorClient({ name: o.name, url: o.url, timeoutMs: 5_000 }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(nodes.map((n) => n.close()));
+  await payments?.close();
+});
+
+describe('operators over HTTP', () => {
+  let subject = '';
+
+  it('runs an item’s life over HTTP and the client finds it authentic', async () => {
+    const life = await runItemScenario({
+      network,
+      operators: clients,
+      registrar,
+      payments: paymentsAdapter,
+      pay: async (id) => paymentsAdapter.markPaid(id),
+      alg: 'Ed25519',
+    });
+    subject = life.subject;
+    expect(life.events).toHaveLength(7);
+    const v = await verifyChain({ network, machines: shippedMachines(), operators: clients }, subject);
+    expect(v.verdict).toBe('authentic');
+    expect(v.agreeing).toHaveLength(5);
+    expect(v.reasons.filter((r) => r.code !== 'ledger.equivocation')).toEqual([]);
+    for (let i = 0; i < 100 && paymentsAdapter.released(life.invoice) === undefined; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(paymentsAdapter.released(life.invoice)).toHaveLength(3);
+  });
+
+  it('serves its log as tlog tiles that prove a receipt with no operator online', async () => {
+    const view = await clients[0]!.chain(subject);
+    const qc = view.events[3]!.qc as { receipts: unknown[]; event: string; chain: string; height: number };
+    const receipt = parseReceipt(
+      qc.receipts.find((r) => (r as { operator: string }).operator === 'op1.http.test') ?? qc.receipts[0],
+    );
+    const op = clients.find((c) => c.name === receipt.operator)!;
+    const checkpointText = await op.checkpoint();
+    const head = await verifyCheckpoint(
+      checkpointText,
+      network.operators.find((o) => o.name === op.name)!.logKey,
+    );
+    // Copy every tile the reader asks for into a static map (a CDN), then read only from it.
+    const cdn = new Map<string, Uint8Array>();
+    const online = new TileReader(async (path) => {
+      const data = await op.get(`/${path}`);
+      if (data === undefined) throw new Error(`no tile ${path}`);
+      cdn.set(path, data);
+      return data;
+    });
+    await online.inclusionProof(receipt.index, head.checkpoint);
+    const offline = new TileReader(async (path) => {
+      const data = cdn.get(path);
+      if (data === undefined) throw new Error(`not cached: ${path}`);
+      return data;
+    });
+    const cp = head.checkpoint;
+    const proof = await offline.inclusionProof(receipt.index, cp);
+    const leaf = hashLeaf(voteLeaf(qc.chain, qc.height, qc.event));
+    expect(verifyInclusion(receipt.index, cp.size, leaf, proof, cp.root)).toBe(true);
+    expect(cdn.size).toBeGreaterThan(0);
+  });
+
+  it('cosigns each other’s checkpoints witness-style (tlog-witness add-checkpoint)', async () => {
+    // The operators push their checkpoints every second; wait until op1's is cosigned.
+    let cosigned = 0;
+    for (let i = 0; i < 60 && cosigned < 2; i++) {
+      const text = await clients[0]!.checkpoint();
+      const v = await verifyCosignatures(
+        text,
+        network.operators.slice(1).map((o) => o.witnessKey),
+      );
+      cosigned = v.cosignatures.length;
+      if (cosigned < 2) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(cosigned).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers bad HTTP input with JSON errors and the right statuses', async () => {
+    const base = network.operators[0]!.url;
+    const post = (path: string, body: string) =>
+      fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const notJson = await post('/v1/events', '{nope');
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).error.code).toBe('adapters.http.bad-request');
+    expect((await post('/v1/events', JSON.stringify({ events: 'x' }))).status).toBe(400);
+    expect((await post('/v1/events', JSON.stringify({ events: [] }))).status).toBe(400);
+    const huge = await post('/v1/events', JSON.stringify({ events: ['x'.repeat(33 * 1024 * 1024)] }));
+    expect(huge.status).toBe(413);
+    const malformed = await post('/v1/events', JSON.stringify({ events: [{ v: 1 }, 'junk'] }));
+    expect(malformed.status).toBe(200);
+    const answers = (await malformed.json()).results;
+    expect(answers.map((a: { ok: boolean; code: string }) => [a.ok, a.code])).toEqual([
+      [false, 'ledger.event.malformed'],
+      [false, 'ledger.event.malformed'],
+    ]);
+    const badCommit = await post('/v1/commit', JSON.stringify({ entries: [{ event: {}, qc: {} }] }));
+    expect((await badCommit.json()).results[0].ok).toBe(false);
+    expect((await fetch(`${base}/v1/events`)).status).toBe(405);
+    expect((await fetch(`${base}/v1/log/consistency?from=x&to=2`)).status).toBe(400);
+    expect((await fetch(`${base}/v1/log/consistency?from=5&to=2`)).status).toBe(400);
+    expect((await fetch(`${base}/tile/0/x999`)).status).toBe(404);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/v1/chains/%E0%A4%A`)).status).toBe(400);
+    const witness = await post('/add-checkpoint', 'old 0\n\nnot a checkpoint');
+    expect(witness.status).toBe(400);
+    const empty = await clients[0]!.chain('item:never-seen');
+    expect(empty).toMatchObject({ height: -1, events: [] });
+  });
+
+  it('reports unreachable and slow operators with their codes', async () => {
+    const dead = new HttpOperatorClient({
+      name: 'dead',
+      url: `http://127.0.0.1:${await freePort()}`,
+      timeoutMs: 500,
+    });
+    await expect(dead.status()).rejects.toSatisfy((e: unknown) =>
+      isOmtError(e, 'ledger.operator.unavailable'),
+    );
+    await dead.close();
+    const hang = await serveHandler(() => new Promise(() => undefined), { port: 0 });
+    const slow = new HttpOperatorClient({ name: 'slow', url: hang.url, timeoutMs: 200 });
+    await expect(slow.status()).rejects.toSatisfy((e: unknown) => isOmtError(e, 'ledger.operator.timeout'));
+    await slow.close();
+    hang.server.closeAllConnections();
+    await hang.close();
+  });
+});

@@ -1,0 +1,613 @@
+/**
+ * An event-chain operator (docs/event-chains.md): validates submitted events against its
+ * committed chains and the state machines, votes at most once per chain height, appends every
+ * vote to its own RFC 9162 log, signs one checkpoint per batch (so the ML-DSA cost is paid per
+ * batch, not per event), answers each vote with a receipt, and stores events whose quorum
+ * certificate verifies. Browser-safe: storage, payments and peers come in through ports.
+ */
+import { toBase64 } from '@omt/core/bytes';
+import { isOmtError, OmtError } from '@omt/core/errors';
+import { canonicalize } from '@omt/core/jcs';
+import { MerkleTree } from '@omt/core/merkle';
+import { type ChainEvent, eventHash, parseEvent } from './event.js';
+import { authorityKeyIds, type EventNetwork, type NetworkOperator } from './event-network.js';
+import {
+  applyEvent,
+  type ChainState,
+  checkEventExternal,
+  type ExternalCheck,
+  type MachineEnv,
+  type MachineRegistry,
+} from './machine.js';
+import type {
+  ChainView,
+  CommitAnswer,
+  CommittedEntry,
+  OperatorApi,
+  OperatorStatus,
+  VoteAnswer,
+} from './operator-api.js';
+import { type OperatorReceipt, voteLeaf } from './operator-receipt.js';
+import { eventPayouts, type PaymentAdapter, paymentEffect } from './payment.js';
+import type { CommittedEvent, EventStore, VoteLog, WitnessStore } from './ports.js';
+import {
+  parseQuorumCertificate,
+  type QuorumCertificate,
+  verifyQuorumCertificate,
+} from './quorum-certificate.js';
+import { signCheckpoint } from './tlog-checkpoint.js';
+import type { NoteSigner } from './tlog-note.js';
+import { readTile } from './tlog-tiles.js';
+import { applyWitnessResponse, formatAddCheckpointRequest, Witness } from './tlog-witness.js';
+
+/** Options of {@link EventOperator.open}. */
+export interface EventOperatorOptions {
+  /** The operator's key for its log's checkpoints; its name is the log origin. */
+  readonly logSigner: NoteSigner;
+  /** The key it cosigns peers' checkpoints with (tlog-cosignature); enables `addCheckpoint`. */
+  readonly witnessSigner?: NoteSigner;
+  readonly network: EventNetwork;
+  readonly machines: MachineRegistry;
+  readonly events: EventStore;
+  readonly votes: VoteLog;
+  readonly witnessStore?: WitnessStore;
+  /** External checks named by machine rules (e.g. payment.ts `paymentChecks`). */
+  readonly checks?: Readonly<Record<string, ExternalCheck>>;
+  /** Releases settled invoices after their commit (idempotent). */
+  readonly payments?: PaymentAdapter;
+  /** Reaches a peer to catch up on events committed while this operator was away. */
+  readonly peer?: (operator: NetworkOperator) => OperatorApi;
+  /** Batch window: sign a checkpoint this long after the first pending vote (default 10 ms)… */
+  readonly batchDelayMs?: number;
+  /** …or as soon as this many votes wait (default 256). */
+  readonly batchLeaves?: number;
+  readonly now?: () => Date;
+  /** Allowed lead of an event's time over this operator's clock (default 10 min). */
+  readonly maxClockSkewMs?: number;
+  /**
+   * Ask the other operators to cosign each new checkpoint (tlog-witness), at most this often
+   * (default 1,000 ms; 0 turns witnessing off). Needs `peer`.
+   */
+  readonly witnessIntervalMs?: number;
+  /** Called with errors of background work (witnessing, releases) that have no caller. */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+interface Pending {
+  readonly index: number;
+  resolve(receipt: OperatorReceipt): void;
+  reject(error: unknown): void;
+}
+
+const MAX_BATCH = 1_000;
+
+/**
+ * One operator. Open it over its stores, serve it (`@omt/adapters/http` `createOperatorHandler`),
+ * close it to flush the pending batch.
+ * @example
+ * ```ts
+ * const op = await EventOperator.open({ logSigner, network, machines, events, votes });
+ * const [answer] = await op.submit([signedEvent]);
+ * ```
+ */
+export class EventOperator implements OperatorApi {
+  readonly name: string;
+  readonly #o: EventOperatorOptions;
+  readonly #tree: MerkleTree;
+  readonly #env: MachineEnv;
+  readonly #started = Date.now();
+  readonly #states = new Map<string, ChainState | undefined>();
+  readonly #chainLocks = new Map<string, Promise<unknown>>();
+  readonly #verifiedQcs = new Set<string>();
+  readonly #witness: Witness | undefined;
+  #pending: Pending[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #checkpoint: { size: number; note: string };
+  /** The latest checkpoint with the cosignatures collected from peers (what `/checkpoint` serves). */
+  #cosigned: { size: number; note: string } | undefined;
+  /** Per peer: the size it last cosigned (tlog-witness `old`). */
+  readonly #witnessed = new Map<string, number>();
+  #witnessTimer: ReturnType<typeof setInterval> | undefined;
+  #witnessing = false;
+  #closed = false;
+
+  private constructor(o: EventOperatorOptions, tree: MerkleTree, checkpoint: { size: number; note: string }) {
+    this.#o = o;
+    this.name = o.logSigner.name;
+    this.#tree = tree;
+    this.#checkpoint = checkpoint;
+    this.#env = {
+      authorities: authorityKeyIds(o.network),
+      ...(o.now === undefined ? {} : { now: o.now }),
+      ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
+    };
+    this.#witness =
+      o.witnessSigner === undefined || o.witnessStore === undefined
+        ? undefined
+        : new Witness({
+            signer: o.witnessSigner,
+            store: o.witnessStore,
+            logs: o.network.operators.filter((p) => p.name !== this.name).map((p) => p.logKey),
+          });
+  }
+
+  /** Loads the log from `votes`, re-signs a checkpoint if the stored one lags (after a crash). */
+  static async open(options: EventOperatorOptions): Promise<EventOperator> {
+    const me = options.network.operators.find((p) => p.name === options.logSigner.name);
+    if (me === undefined)
+      throw new OmtError(
+        'ledger.operator.invalid',
+        `operator ${options.logSigner.name} is not in the network file`,
+      );
+    if (me.logKey !== options.logSigner.vkey)
+      throw new OmtError(
+        'ledger.operator.invalid',
+        `the log key of ${me.name} does not match the network file`,
+      );
+    const size = await options.votes.size();
+    const hashes: Uint8Array[] = [];
+    for (let from = 0; from < size; from += 10_000)
+      hashes.push(...(await options.votes.leafHashes(from, Math.min(size, from + 10_000))));
+    const tree = MerkleTree.fromLeafHashes(hashes);
+    const latest = await options.votes.latestCheckpoint();
+    const op = new EventOperator(options, tree, latest ?? { size: -1, note: '' });
+    if (latest === undefined || latest.size !== size) await op.#signCheckpoint();
+    const every = options.witnessIntervalMs ?? 1_000;
+    if (every > 0 && options.peer !== undefined) {
+      op.#witnessTimer = setInterval(() => void op.#collectCosignatures(), every);
+      (op.#witnessTimer as { unref?: () => void }).unref?.();
+    }
+    return op;
+  }
+
+  // ─── voting ────────────────────────────────────────────────────────────────────────────────
+
+  async submit(events: readonly unknown[]): Promise<VoteAnswer[]> {
+    this.#open();
+    if (!Array.isArray(events) || events.length > MAX_BATCH)
+      throw new OmtError('ledger.operator.invalid', `submit takes at most ${MAX_BATCH} events`);
+    return Promise.all(events.map((e) => this.#submitOne(e)));
+  }
+
+  async #submitOne(input: unknown): Promise<VoteAnswer> {
+    let event: ChainEvent;
+    try {
+      event = parseEvent(input);
+    } catch (e) {
+      return refused(undefined, e);
+    }
+    const hash = eventHash(event);
+    try {
+      return await this.#withChain(event.chain, async () => {
+        let state = await this.#state(event.chain);
+        const head = state?.height ?? -1;
+        if (event.height <= head) {
+          const committed = await this.#o.events.get(event.chain, event.height);
+          if (committed !== undefined && committed.hash !== hash)
+            return {
+              ok: false,
+              hash,
+              code: 'ledger.event.conflict',
+              message: `height ${event.height} of ${event.chain} is committed to another event`,
+              voted: committed.hash,
+            };
+        }
+        if (event.height > head + 1) {
+          await this.#catchUp(event.chain, event.height - 1);
+          state = await this.#state(event.chain);
+        }
+        const machine = this.#o.machines.findMachine(event.machine);
+        if (machine === undefined)
+          return {
+            ok: false,
+            hash,
+            code: 'ledger.machine.unknown',
+            message: `unknown machine ${event.machine}`,
+          };
+        // A vote for an event already committed at its height is answered from the vote log.
+        if (event.height > (state?.height ?? -1)) {
+          const r = await applyEvent(machine, state, event, this.#env);
+          if (!r.ok) return statusAnswer(hash, r.statuses);
+          if (this.#o.checks !== undefined) {
+            const ext = await checkEventExternal(machine, state, event, {
+              checks: this.#o.checks,
+              ...(this.#env.authorities === undefined ? {} : { authorities: this.#env.authorities }),
+            });
+            if (ext.length > 0) return statusAnswer(hash, ext);
+          }
+        }
+        const outcome = await this.#o.votes.vote({
+          chain: event.chain,
+          height: event.height,
+          hash,
+          leaf: voteLeaf(event.chain, event.height, hash),
+          at: this.#now(),
+        });
+        const receipt = await this.#receipt(outcome.index);
+        if (outcome.status === 'conflict')
+          return {
+            ok: false,
+            hash,
+            code: 'ledger.event.conflict',
+            message: `${this.name} already voted for another event at height ${event.height} of ${event.chain}`,
+            voted: outcome.voted,
+            receipt,
+          };
+        return { ok: true, hash, receipt };
+      });
+    } catch (e) {
+      return refused(hash, e);
+    }
+  }
+
+  /** A receipt for leaf `index`: waits for the batch checkpoint that covers it. */
+  #receipt(index: number): Promise<OperatorReceipt> {
+    if (index < this.#checkpoint.size) return Promise.resolve(this.#receiptAt(index));
+    return new Promise<OperatorReceipt>((resolve, reject) => {
+      this.#pending.push({ index, resolve, reject });
+      const max = this.#o.batchLeaves ?? 256;
+      if (this.#pending.length >= max) this.#flushSoon(0);
+      else this.#flushSoon(this.#o.batchDelayMs ?? 10);
+    });
+  }
+
+  #receiptAt(index: number): OperatorReceipt {
+    const size = this.#checkpoint.size;
+    return {
+      operator: this.name,
+      index,
+      checkpoint: this.#checkpoint.note,
+      proof: this.#tree.inclusionProof(index, size).map(toBase64),
+    };
+  }
+
+  #flushSoon(delayMs: number): void {
+    if (this.#timer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushing = this.#flushing.then(() => this.#flush());
+    }, delayMs);
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    try {
+      await this.#signCheckpoint();
+      const later: Pending[] = [];
+      for (const p of batch) {
+        if (p.index < this.#checkpoint.size) p.resolve(this.#receiptAt(p.index));
+        else later.push(p);
+      }
+      if (later.length > 0) {
+        this.#pending.push(...later);
+        this.#flushSoon(this.#o.batchDelayMs ?? 10);
+      }
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    }
+  }
+
+  /** Extends the tree to the stored log size and signs a checkpoint for it. */
+  async #signCheckpoint(): Promise<void> {
+    const size = await this.#o.votes.size();
+    if (size > this.#tree.size)
+      for (const h of await this.#o.votes.leafHashes(this.#tree.size, size)) this.#tree.appendLeafHash(h);
+    if (size === this.#checkpoint.size) return;
+    const note = await signCheckpoint({ origin: this.name, size, root: this.#tree.root(size) }, [
+      this.#o.logSigner,
+    ]);
+    await this.#o.votes.saveCheckpoint(size, note, this.#now());
+    if (size > this.#checkpoint.size) this.#checkpoint = { size, note };
+  }
+
+  // ─── committing ────────────────────────────────────────────────────────────────────────────
+
+  async commit(entries: readonly CommittedEntry[]): Promise<CommitAnswer[]> {
+    this.#open();
+    if (!Array.isArray(entries) || entries.length > MAX_BATCH)
+      throw new OmtError('ledger.operator.invalid', `commit takes at most ${MAX_BATCH} entries`);
+    return Promise.all(entries.map((e) => this.#commitOne(e)));
+  }
+
+  async #commitOne(entry: CommittedEntry): Promise<CommitAnswer> {
+    let event: ChainEvent;
+    let qc: QuorumCertificate;
+    try {
+      if (typeof entry !== 'object' || entry === null)
+        throw new OmtError('ledger.event.malformed', 'a commit entry is {event, qc}');
+      event = parseEvent(entry.event);
+      qc = parseQuorumCertificate(entry.qc);
+    } catch (e) {
+      return refused(undefined, e) as CommitAnswer;
+    }
+    const hash = eventHash(event);
+    try {
+      return await this.#withChain(event.chain, () => this.#store(event, hash, qc));
+    } catch (e) {
+      return refused(hash, e) as CommitAnswer;
+    }
+  }
+
+  /** Verifies and stores one committed event (the caller holds the chain's lock). */
+  async #store(event: ChainEvent, hash: string, qc: QuorumCertificate): Promise<CommitAnswer> {
+    if (qc.event !== hash || qc.chain !== event.chain || qc.height !== event.height)
+      return {
+        ok: false,
+        hash,
+        code: 'ledger.qc.mismatch',
+        message: 'the quorum certificate is for another event',
+      };
+    const qcKey = canonicalize(qc);
+    if (!this.#verifiedQcs.has(qcKey)) {
+      const v = await verifyQuorumCertificate(qc, this.#o.network);
+      if (!v.ok)
+        return {
+          ok: false,
+          hash,
+          code: 'ledger.qc.invalid',
+          message: v.statuses.map((s) => s.message).join('; '),
+        };
+      if (this.#verifiedQcs.size > 10_000) this.#verifiedQcs.clear();
+      this.#verifiedQcs.add(qcKey);
+    }
+    let state = await this.#state(event.chain);
+    const head = state?.height ?? -1;
+    if (event.height <= head) {
+      const existing = await this.#o.events.get(event.chain, event.height);
+      if (existing?.hash === hash) return { ok: true, hash, status: 'exists' };
+      // Two quorum certificates for one height: the network's majority rule was broken.
+      return {
+        ok: false,
+        hash,
+        code: 'ledger.event.conflict',
+        message: `height ${event.height} of ${event.chain} holds another committed event`,
+      };
+    }
+    if (event.height > head + 1) {
+      await this.#catchUp(event.chain, event.height - 1);
+      state = await this.#state(event.chain);
+      if ((state?.height ?? -1) !== event.height - 1)
+        return {
+          ok: false,
+          hash,
+          code: 'ledger.event.out-of-order',
+          message: `${this.name} lacks heights before ${event.height} of ${event.chain}`,
+        };
+    }
+    const machine = this.#o.machines.getMachine(event.machine);
+    // The event's time was checked against the clock when the operators voted; a late commit
+    // (catch-up) must not be refused for the clock having moved on.
+    const r = await applyEvent(machine, state, event, {
+      ...this.#env,
+      maxClockSkewMs: Number.MAX_SAFE_INTEGER,
+      now: new Date(8.64e15),
+    });
+    if (!r.ok) return statusAnswer(hash, r.statuses) as CommitAnswer;
+    const payouts = eventPayouts(machine, state, r.event);
+    const committed: CommittedEvent = {
+      chain: event.chain,
+      height: event.height,
+      hash,
+      prev: event.prev,
+      machine: event.machine,
+      type: event.type,
+      event: canonicalize(event),
+      qc: qcKey,
+      state: canonicalize(r.state),
+      committedAt: this.#now(),
+    };
+    const effect = paymentEffect(machine, state, r.event);
+    const status = await this.#o.events.append(committed, payouts);
+    this.#states.set(event.chain, r.state);
+    // Money moves only after the commit. Every operator makes the (idempotent) call, so one
+    // operator crashing between its commit and the call is covered by the others.
+    const payments = this.#o.payments;
+    if (effect !== undefined && payments !== undefined) {
+      const done =
+        effect.kind === 'release'
+          ? payments.release(effect.invoice, effect.payouts)
+          : payments.refund(effect.invoice);
+      done.catch((e) => this.#o.onBackgroundError?.(e));
+    }
+    return { ok: true, hash, status };
+  }
+
+  /** Fetches and commits heights up to `height` from peers (each verified by its QC). */
+  async #catchUp(chain: string, height: number): Promise<void> {
+    const peer = this.#o.peer;
+    if (peer === undefined) return;
+    for (const p of this.#o.network.operators) {
+      if (p.name === this.name) continue;
+      const have = (await this.#state(chain))?.height ?? -1;
+      if (have >= height) return;
+      try {
+        const view = await peer(p).chain(chain, { fromHeight: have + 1 });
+        for (const entry of view.events) {
+          const e = parseEvent(entry.event);
+          if (e.height > height) break;
+          const answer = await this.#store(e, eventHash(e), parseQuorumCertificate(entry.qc));
+          if (!answer.ok) break;
+        }
+      } catch (e) {
+        this.#o.onBackgroundError?.(e);
+      }
+    }
+  }
+
+  // ─── reading ───────────────────────────────────────────────────────────────────────────────
+
+  async chain(chain: string, options: { readonly fromHeight?: number } = {}): Promise<ChainView> {
+    this.#open();
+    const head = await this.#o.events.head(chain);
+    const list = await this.#o.events.list(chain, { fromHeight: options.fromHeight ?? 0, limit: 1000 });
+    return {
+      chain,
+      height: head?.height ?? -1,
+      events: list.map((e) => ({ event: JSON.parse(e.event) as unknown, qc: JSON.parse(e.qc) as unknown })),
+      checkpoint: this.#checkpoint.note,
+    };
+  }
+
+  /** The latest signed checkpoint, with the peers' cosignatures when they cosigned that size. */
+  async checkpoint(): Promise<string> {
+    const c = this.#cosigned;
+    return c !== undefined && c.size === this.#checkpoint.size ? c.note : this.#checkpoint.note;
+  }
+
+  /**
+   * Witness-style cosigning: sends the latest checkpoint to every peer's `add-checkpoint` with a
+   * consistency proof from the size that peer last cosigned, and keeps the cosignature lines that
+   * verify under the peers' witness keys (tlog-witness; a 409 answer tells the size to use).
+   */
+  async #collectCosignatures(): Promise<void> {
+    const peer = this.#o.peer;
+    if (this.#witnessing || this.#closed || peer === undefined) return;
+    const { size, note } = this.#checkpoint;
+    if (size <= 0 || this.#cosigned?.size === size) return;
+    this.#witnessing = true;
+    try {
+      const peers = this.#o.network.operators.filter((p) => p.name !== this.name);
+      const answers = await Promise.all(
+        peers.map(async (p) => {
+          const api = peer(p);
+          if (api.addCheckpoint === undefined) return undefined;
+          try {
+            for (let attempt = 0; attempt < 2; attempt++) {
+              const old = Math.min(this.#witnessed.get(p.name) ?? 0, size);
+              const proof = old === 0 || old === size ? [] : this.#tree.consistencyProof(old, size);
+              const res = await api.addCheckpoint(
+                formatAddCheckpointRequest({ oldSize: old, proof, checkpoint: note }),
+              );
+              if (res.status === 200) {
+                this.#witnessed.set(p.name, size);
+                return { key: p.witnessKey, body: res.body };
+              }
+              if (res.status !== 409 || !/^\d{1,15}\n?$/.test(res.body)) return undefined;
+              this.#witnessed.set(p.name, Number(res.body.trim()));
+            }
+          } catch (e) {
+            this.#o.onBackgroundError?.(e);
+          }
+          return undefined;
+        }),
+      );
+      let cosigned = note;
+      for (const a of answers) {
+        if (a === undefined) continue;
+        try {
+          cosigned = await applyWitnessResponse(cosigned, a.body, [a.key]);
+        } catch (e) {
+          this.#o.onBackgroundError?.(e);
+        }
+      }
+      if (this.#checkpoint.size === size) this.#cosigned = { size, note: cosigned };
+    } finally {
+      this.#witnessing = false;
+    }
+  }
+
+  async consistency(from: number, to: number): Promise<string[]> {
+    if (
+      !Number.isSafeInteger(from) ||
+      !Number.isSafeInteger(to) ||
+      from < 1 ||
+      from > to ||
+      to > this.#tree.size
+    )
+      throw new OmtError(
+        'ledger.log.invalid',
+        `no consistency proof from ${from} to ${to} (log size ${this.#tree.size})`,
+      );
+    return this.#tree.consistencyProof(from, to).map(toBase64);
+  }
+
+  async status(): Promise<OperatorStatus> {
+    const chains = await this.#o.events.chains({ limit: 1000 });
+    return {
+      name: this.name,
+      logSize: this.#checkpoint.size,
+      chains: chains.length,
+      uptimeMs: Date.now() - this.#started,
+    };
+  }
+
+  /** A tlog-tiles resource of this log at its latest checkpoint. */
+  async tile(path: string): Promise<Uint8Array | undefined> {
+    return readTile(path, {
+      size: this.#checkpoint.size,
+      hashAt: (level: number, index: number) => this.#tree.nodeHash(level, index),
+      leaves: (from: number, to: number) => this.#o.votes.leaves(from, to),
+    });
+  }
+
+  /** tlog-witness `add-checkpoint`: cosign a peer's checkpoint. */
+  async addCheckpoint(body: string): Promise<{ status: number; body: string; contentType: string }> {
+    if (this.#witness === undefined)
+      return {
+        status: 404,
+        body: 'this operator is not a witness\n',
+        contentType: 'text/plain; charset=utf-8',
+      };
+    return this.#witness.addCheckpoint(body);
+  }
+
+  /** Signs the pending batch and stops. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#witnessTimer !== undefined) clearInterval(this.#witnessTimer);
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#flushing = this.#flushing.then(() => this.#flush());
+    }
+    await this.#flushing;
+    this.#closed = true;
+  }
+
+  // ─── helpers ───────────────────────────────────────────────────────────────────────────────
+
+  #open(): void {
+    if (this.#closed) throw new OmtError('ledger.operator.closed', `operator ${this.name} is closed`);
+  }
+
+  #now(): Date {
+    return this.#o.now?.() ?? new Date();
+  }
+
+  async #state(chain: string): Promise<ChainState | undefined> {
+    if (this.#states.has(chain)) return this.#states.get(chain);
+    const head = await this.#o.events.head(chain);
+    const state = head === undefined ? undefined : (JSON.parse(head.state) as ChainState);
+    if (this.#states.size > 100_000) this.#states.clear();
+    this.#states.set(chain, state);
+    return state;
+  }
+
+  /** Runs `fn` after every earlier call for the same chain (validation needs a stable head). */
+  #withChain<T>(chain: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.#chainLocks.get(chain) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#chainLocks.set(chain, tail);
+    void tail.then(() => {
+      if (this.#chainLocks.get(chain) === tail) this.#chainLocks.delete(chain);
+    });
+    return run;
+  }
+}
+
+function statusAnswer(hash: string, statuses: readonly { code: string; message: string }[]): VoteAnswer {
+  const first = statuses[0] ?? { code: 'ledger.event.invalid', message: 'refused' };
+  return { ok: false, hash, code: first.code, message: statuses.map((s) => s.message).join('; ') };
+}
+
+function refused(hash: string | undefined, e: unknown): VoteAnswer {
+  if (isOmtError(e)) return { ok: false, hash, code: e.code, message: e.message };
+  return { ok: false, hash, code: 'ledger.operator.internal', message: 'internal error' };
+}

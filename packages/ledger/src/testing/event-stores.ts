@@ -1,0 +1,688 @@
+/**
+ * Contract test suites for the event-chain storage ports (`EventStore`, `VoteLog`,
+ * `WitnessStore`, ports.ts): every implementation — memory here, SQL in `@omt/adapters/sql` —
+ * runs them, so all behave alike. Importing this module needs vitest; production code never
+ * imports it.
+ *
+ * The suites work on a persistent, shared database without cleanup: chain ids and witness
+ * origins are random. A vote log is one log per store (per database schema for SQL), so the
+ * `VoteLog` suite never assumes an empty log — it measures from `size()` — but no other writer may
+ * use that log while the suite runs.
+ */
+import { concatBytes, toHex, utf8 } from '@omt/core/bytes';
+import { isOmtError } from '@omt/core/errors';
+import { sha256 } from '@omt/core/hash';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommittedEvent, EventStore, Payout, VoteLog, VoteRequest, WitnessStore } from '../ports.js';
+import type { StoreFixture } from './index.js';
+
+function randomHex(n: number): string {
+  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
+}
+
+function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return isOmtError(e) ? e.code : `not an OmtError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+function fixtureHandle<S>(make: () => Promise<StoreFixture<S>>): () => StoreFixture<S> {
+  let value: StoreFixture<S> | undefined;
+  beforeAll(async () => {
+    value = await make();
+  });
+  afterAll(async () => {
+    await value?.close?.();
+  });
+  return () => {
+    if (value === undefined) throw new Error('fixture not ready');
+    return value;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventStore
+
+/** A fresh random chain id, `t<hex>:<subject>`. */
+function freshChain(subject = 'item'): string {
+  return `t${randomHex(6)}:${subject}`;
+}
+
+const T0 = new Date('2026-11-22T10:00:00.123Z');
+
+/** A committed event at `height` linked to `prev` (random hash; event text names the hash). */
+function committed(chain: string, height: number, prev: string | null, over: Partial<CommittedEvent> = {}) {
+  const hash = over.hash ?? randomHex(32);
+  const event: CommittedEvent = {
+    chain,
+    height,
+    hash,
+    prev,
+    machine: 'omt.item/v1',
+    type: height === 0 ? 'mint' : 'transfer',
+    event: JSON.stringify({ chain, height, prev, hash, text: 'é ✓ 𝄞 "quoted"\n' }),
+    qc: JSON.stringify({ chain, height, event: hash, receipts: [] }),
+    state: JSON.stringify({ height, head: hash, state: 'owned' }),
+    committedAt: new Date(T0.getTime() + height * 1000),
+    ...over,
+  };
+  return event;
+}
+
+/** Appends `n` linked events to a fresh chain and returns them. */
+async function appendChain(store: EventStore, chain: string, n: number): Promise<CommittedEvent[]> {
+  const out: CommittedEvent[] = [];
+  for (let h = 0; h < n; h++) {
+    const e = committed(chain, h, h === 0 ? null : (out[h - 1] as CommittedEvent).hash);
+    expect(await store.append(e)).toBe('appended');
+    out.push(e);
+  }
+  return out;
+}
+
+function plainEvent(e: CommittedEvent | undefined): unknown {
+  return e === undefined ? undefined : { ...e, committedAt: e.committedAt.toISOString() };
+}
+
+function payout(over: Partial<Payout> = {}): Payout {
+  return {
+    invoice: `inv-${randomHex(4)}`,
+    party: randomHex(32),
+    role: 'seller',
+    amount: 9_500n,
+    currency: 'EUR',
+    ...over,
+  };
+}
+
+/**
+ * The `EventStore` contract: append-only chains (ordering, idempotent re-append, conflicts,
+ * out-of-order refusals), atomic appends with payouts, exactly one winner under concurrency, reads.
+ * @example
+ * ```ts
+ * eventStoreContract('memory', async () => ({ store: new MemoryEventStore() }));
+ * ```
+ */
+export function eventStoreContract(name: string, open: () => Promise<StoreFixture<EventStore>>): void {
+  describe(`EventStore contract: ${name}`, () => {
+    const fx = fixtureHandle(open);
+    const store = (): EventStore => fx().store;
+
+    it('append links events by height and prev; head, get and list round-trip every field', async () => {
+      const chain = freshChain();
+      expect(await store().head(chain)).toBeUndefined();
+      expect(await store().list(chain)).toEqual([]);
+      const events = await appendChain(store(), chain, 5);
+      expect(plainEvent(await store().head(chain))).toEqual(plainEvent(events[4]));
+      for (const e of events) {
+        const got = await store().get(chain, e.height);
+        expect(plainEvent(got)).toEqual(plainEvent(e));
+        expect(got?.committedAt).toBeInstanceOf(Date);
+      }
+      expect((await store().get(chain, 0))?.prev).toBeNull();
+      expect(await store().get(chain, 5)).toBeUndefined();
+      expect((await store().list(chain)).map(plainEvent)).toEqual(events.map(plainEvent));
+      expect((await store().list(chain, { fromHeight: 2, limit: 2 })).map((e) => e.height)).toEqual([2, 3]);
+      expect((await store().list(chain, { fromHeight: 3 })).map((e) => e.height)).toEqual([3, 4]);
+      expect(await store().list(chain, { fromHeight: 9 })).toEqual([]);
+      expect((await store().list(chain, { limit: 1 })).map((e) => e.hash)).toEqual([events[0]?.hash]);
+    });
+
+    it('list defaults to at most 1,000 events', async () => {
+      const chain = freshChain();
+      const events = await appendChain(store(), chain, 1003);
+      const page = await store().list(chain);
+      expect(page).toHaveLength(1000);
+      expect(page[999]?.hash).toBe(events[999]?.hash);
+      expect((await store().list(chain, { fromHeight: 1000 })).map((e) => e.height)).toEqual([
+        1000, 1001, 1002,
+      ]);
+      expect((await store().head(chain))?.height).toBe(1002);
+    });
+
+    it('chains are isolated from each other', async () => {
+      const a = freshChain();
+      const b = freshChain();
+      const ea = await appendChain(store(), a, 2);
+      const eb = await appendChain(store(), b, 3);
+      expect((await store().head(a))?.hash).toBe(ea[1]?.hash);
+      expect((await store().head(b))?.hash).toBe(eb[2]?.hash);
+      expect((await store().list(a)).map((e) => e.chain)).toEqual([a, a]);
+    });
+
+    it('re-appending the identical event returns exists and changes nothing', async () => {
+      const chain = freshChain();
+      const events = await appendChain(store(), chain, 3);
+      const p = payout();
+      for (const e of events) expect(await store().append(e, [p])).toBe('exists');
+      // Same chain, height and hash: the identity of an event; its other fields are not re-read.
+      expect(await store().append({ ...(events[1] as CommittedEvent), qc: '{"other":1}' })).toBe('exists');
+      expect((await store().list(chain)).map(plainEvent)).toEqual(events.map(plainEvent));
+      expect(await store().payouts(chain)).toEqual([]);
+      expect((await store().head(chain))?.height).toBe(2);
+    });
+
+    it('a different event at a committed height → ledger.event.conflict, nothing changes', async () => {
+      const chain = freshChain();
+      const events = await appendChain(store(), chain, 3);
+      expect(await codeOf(store().append(committed(chain, 0, null)))).toBe('ledger.event.conflict');
+      expect(await codeOf(store().append(committed(chain, 1, events[0]?.hash as string)))).toBe(
+        'ledger.event.conflict',
+      );
+      expect(await codeOf(store().append(committed(chain, 2, events[1]?.hash as string), [payout()]))).toBe(
+        'ledger.event.conflict',
+      );
+      expect((await store().list(chain)).map(plainEvent)).toEqual(events.map(plainEvent));
+      expect(await store().payouts(chain)).toEqual([]);
+    });
+
+    it('a height or prev that does not continue the head → ledger.event.out-of-order', async () => {
+      const chain = freshChain();
+      expect(await codeOf(store().append(committed(chain, 1, randomHex(32))))).toBe(
+        'ledger.event.out-of-order',
+      );
+      expect(await codeOf(store().append(committed(chain, 0, randomHex(32))))).toBe(
+        'ledger.event.out-of-order',
+      );
+      expect(await store().head(chain)).toBeUndefined();
+      const events = await appendChain(store(), chain, 2);
+      const head = events[1] as CommittedEvent;
+      expect(await codeOf(store().append(committed(chain, 3, head.hash)))).toBe('ledger.event.out-of-order');
+      expect(await codeOf(store().append(committed(chain, 2, randomHex(32))))).toBe(
+        'ledger.event.out-of-order',
+      );
+      expect(await codeOf(store().append(committed(chain, 2, events[0]?.hash as string)))).toBe(
+        'ledger.event.out-of-order',
+      );
+      expect(await codeOf(store().append(committed(chain, 2, null)))).toBe('ledger.event.out-of-order');
+      expect((await store().head(chain))?.hash).toBe(head.hash);
+      expect(await store().append(committed(chain, 2, head.hash))).toBe('appended');
+    });
+
+    it('payouts are stored with their event, in insertion order, amounts as bigint', async () => {
+      const chain = freshChain();
+      const other = freshChain();
+      const [e0] = await appendChain(store(), chain, 1);
+      await appendChain(store(), other, 1);
+      const invoice = `inv-${randomHex(6)}`;
+      const first = [
+        payout({ invoice, role: 'seller', amount: 9_000n }),
+        payout({ invoice, role: 'fee', amount: 0n, currency: 'EUR' }),
+        payout({ invoice, role: 'royalty', amount: 2n ** 63n - 1n, currency: 'USDC' }),
+      ];
+      const e1 = committed(chain, 1, e0?.hash as string, { type: 'settle' });
+      expect(await store().append(e1, first)).toBe('appended');
+      const e2 = committed(chain, 2, e1.hash);
+      expect(await store().append(e2, [])).toBe('appended');
+      const later = [payout({ role: 'seller', currency: 'BSV', amount: 1n })];
+      expect(await store().append(committed(chain, 3, e2.hash), later)).toBe('appended');
+      const got = await store().payouts(chain);
+      expect(got).toEqual([...first, ...later]);
+      expect(typeof got[0]?.amount).toBe('bigint');
+      expect(await store().payouts(other)).toEqual([]);
+      expect(await store().payouts(freshChain())).toEqual([]);
+    });
+
+    it('an append whose payouts are refused stores nothing (event, state and payouts together)', async () => {
+      const chain = freshChain();
+      const [e0] = await appendChain(store(), chain, 1);
+      const next = committed(chain, 1, e0?.hash as string, { type: 'settle' });
+      const good = payout({ role: 'seller' });
+      const bad: unknown[] = [
+        [good, payout({ amount: -1n })],
+        [good, payout({ amount: 2n ** 63n })],
+        [good, payout({ amount: 5 as unknown as bigint })],
+        [good, payout({ currency: 'eur' })],
+        [good, payout({ currency: 'EU' })],
+        [good, payout({ party: 'not-a-key-id' })],
+        [good, payout({ role: '' })],
+        [good, payout({ role: 'x'.repeat(33) })],
+        [good, payout({ invoice: '' })],
+        [good, { ...payout(), extra: 1 }],
+        'not a list',
+      ];
+      for (const b of bad)
+        expect(await codeOf(store().append(next, b as Payout[]))).toBe('ledger.event.invalid');
+      expect((await store().head(chain))?.height).toBe(0);
+      expect(await store().get(chain, 1)).toBeUndefined();
+      expect(await store().payouts(chain)).toEqual([]);
+      expect(await store().append(next, [good])).toBe('appended');
+      expect(await store().payouts(chain)).toEqual([good]);
+    });
+
+    it('16 concurrent appends of different events at one height: exactly one is appended', async () => {
+      for (const height of [0, 1]) {
+        const chain = freshChain();
+        const prev = height === 0 ? null : ((await appendChain(store(), chain, 1))[0]?.hash ?? null);
+        const candidates = Array.from({ length: 16 }, () => committed(chain, height, prev));
+        const results = await Promise.allSettled(
+          candidates.map((e, i) => store().append(e, [payout({ role: `r${i}` })])),
+        );
+        const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        expect(won).toHaveLength(1);
+        expect(results[won[0] as number]).toEqual({ status: 'fulfilled', value: 'appended' });
+        for (const r of results)
+          if (r.status === 'rejected') expect(isOmtError(r.reason, 'ledger.event.conflict')).toBe(true);
+        const winner = candidates[won[0] as number] as CommittedEvent;
+        expect((await store().head(chain))?.hash).toBe(winner.hash);
+        expect((await store().list(chain)).map((e) => e.height)).toEqual(height === 0 ? [0] : [0, 1]);
+        expect((await store().payouts(chain)).map((p) => p.role)).toEqual([`r${won[0]}`]);
+      }
+    });
+
+    it('16 concurrent appends of the same event: one appended, the rest exists', async () => {
+      const chain = freshChain();
+      const e = committed(chain, 0, null);
+      const results = await Promise.all(Array.from({ length: 16 }, () => store().append(e, [payout()])));
+      expect(results.filter((r) => r === 'appended')).toHaveLength(1);
+      expect(results.filter((r) => r === 'exists')).toHaveLength(15);
+      expect(await store().payouts(chain)).toHaveLength(1);
+    });
+
+    it('concurrent appends along one chain from several writers keep it linked and dense', async () => {
+      const chain = freshChain();
+      const events: CommittedEvent[] = [];
+      for (let h = 0; h < 12; h++)
+        events.push(committed(chain, h, h === 0 ? null : (events[h - 1] as CommittedEvent).hash));
+      // Every writer tries every event in order; out-of-order attempts fail and are retried.
+      const writer = async (): Promise<void> => {
+        for (const e of events) {
+          for (;;) {
+            const code = await codeOf(store().append(e));
+            if (code === undefined) break;
+            if (code !== 'ledger.event.out-of-order') throw new Error(code);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, writer));
+      expect((await store().list(chain)).map((e) => e.hash)).toEqual(events.map((e) => e.hash));
+    });
+
+    it('chains() lists chains with their head height in byte order of the chain id, paged by after', async () => {
+      const prefix = `t${randomHex(6)}:`;
+      // '-' < '.' < 'A' < 'Z' < '_' < 'a' in byte order (a locale collation would differ).
+      const subjects = ['a', '_', 'Z', 'A', '.', '-x', 'a.b'];
+      const heights = new Map<string, number>();
+      for (const [i, s] of subjects.entries()) {
+        await appendChain(store(), prefix + s, 1 + (i % 3));
+        heights.set(prefix + s, i % 3);
+      }
+      const expected = [...heights.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      expect(expected.map((c) => c.slice(prefix.length))).toEqual(['-x', '.', 'A', 'Z', '_', 'a', 'a.b']);
+      const all = await store().chains({ after: prefix, limit: subjects.length });
+      expect(all).toEqual(expected.map((chain) => ({ chain, height: heights.get(chain) })));
+      const page1 = await store().chains({ after: prefix, limit: 3 });
+      const page2 = await store().chains({ after: page1[2]?.chain as string, limit: 3 });
+      expect([...page1, ...page2].map((c) => c.chain)).toEqual(expected.slice(0, 6));
+      const rest = await store().chains({ after: expected[6] as string, limit: 1 });
+      expect(rest.every((c) => !c.chain.startsWith(prefix))).toBe(true);
+      const first = await store().chains({ limit: 2 });
+      expect(first.length).toBeGreaterThanOrEqual(1);
+      expect(first.length).toBeLessThanOrEqual(2);
+    });
+
+    it('returned events are copies', async () => {
+      const chain = freshChain();
+      const [e0] = await appendChain(store(), chain, 1);
+      const got = (await store().head(chain)) as CommittedEvent;
+      got.committedAt.setTime(0);
+      expect((await store().get(chain, 0))?.committedAt.getTime()).toBe(e0?.committedAt.getTime());
+    });
+
+    it('malformed input → ledger.event.invalid, nothing stored', async () => {
+      const chain = freshChain();
+      const good = committed(chain, 0, null);
+      const bad: unknown[] = [
+        { ...good, chain: 'Item:x' },
+        { ...good, chain: 'item' },
+        { ...good, chain: `item:${'x'.repeat(129)}` },
+        { ...good, height: -1 },
+        { ...good, height: 1.5 },
+        { ...good, height: 2 ** 53 },
+        { ...good, hash: good.hash.toUpperCase() },
+        { ...good, prev: 'zz' },
+        { ...good, machine: '' },
+        { ...good, type: 'has space' },
+        { ...good, event: '' },
+        { ...good, event: 'x'.repeat(65_537) },
+        { ...good, event: '{"nul":"\u0000"}' },
+        { ...good, state: '{"lone":"\uD800"}' },
+        { ...good, qc: 7 },
+        { ...good, committedAt: new Date(Number.NaN) },
+        { ...good, committedAt: '2026-01-01T00:00:00Z' },
+        { ...good, extra: true },
+        null,
+      ];
+      for (const b of bad)
+        expect(await codeOf(store().append(b as CommittedEvent))).toBe('ledger.event.invalid');
+      expect(await store().head(chain)).toBeUndefined();
+      expect(await codeOf(store().get(chain, -1))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().get('nope', 0))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().head('nope'))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().list(chain, { limit: 0 }))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().list(chain, { limit: 10_001 }))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().list(chain, { fromHeight: -1 }))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().payouts('nope'))).toBe('ledger.event.invalid');
+      expect(await codeOf(store().chains({ limit: 0 }))).toBe('ledger.event.invalid');
+      // A chain id and event text at their limits are accepted.
+      const longChain = `t${randomHex(15)}k:${'s'.repeat(128)}`;
+      expect(longChain.indexOf(':')).toBe(32);
+      const big = committed(longChain, 0, null, { event: 'x'.repeat(65_536) });
+      expect(await store().append(big)).toBe('appended');
+      expect((await store().head(big.chain))?.event).toHaveLength(65_536);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// VoteLog
+
+/** The vote leaf of docs/event-chains.md step 2. */
+function voteLeaf(chain: string, height: number, hash: string): Uint8Array {
+  return utf8(`omt.vote.v1\n${chain}\n${height}\n${hash}\n`);
+}
+
+function voteRequest(chain: string, height: number, hash = randomHex(32)): VoteRequest {
+  return { chain, height, hash, leaf: voteLeaf(chain, height, hash), at: T0 };
+}
+
+/** RFC 9162 §2.1.1, computed here independently of the store. */
+function leafHashOf(leaf: Uint8Array): string {
+  return toHex(sha256(concatBytes(Uint8Array.of(0), leaf)));
+}
+
+/**
+ * The `VoteLog` contract: one vote per chain height ever, the vote and its leaf together,
+ * dense indexes under concurrency, RFC 9162 leaf hashes, idempotent checkpoints.
+ * @example
+ * ```ts
+ * voteLogContract('memory', async () => ({ store: new MemoryVoteLog() }));
+ * ```
+ */
+export function voteLogContract(name: string, open: () => Promise<StoreFixture<VoteLog>>): void {
+  describe(`VoteLog contract: ${name}`, () => {
+    const fx = fixtureHandle(open);
+    const log = (): VoteLog => fx().store;
+
+    it('the first vote appends its leaf at the next index; same hash → same, other hash → conflict', async () => {
+      const chain = freshChain();
+      const before = await log().size();
+      const first = voteRequest(chain, 0);
+      expect(await log().vote(first)).toEqual({ status: 'new', index: before });
+      expect(await log().size()).toBe(before + 1);
+      // A retry with the same hash (even another leaf or time) appends nothing.
+      expect(await log().vote({ ...first, at: new Date(T0.getTime() + 5) })).toEqual({
+        status: 'same',
+        index: before,
+      });
+      expect(await log().vote({ ...first, leaf: utf8('another leaf') })).toEqual({
+        status: 'same',
+        index: before,
+      });
+      const other = voteRequest(chain, 0);
+      expect(await log().vote(other)).toEqual({ status: 'conflict', voted: first.hash, index: before });
+      expect(await log().size()).toBe(before + 1);
+      expect((await log().leaves(before, before + 1)).map(toHex)).toEqual([toHex(first.leaf)]);
+      expect((await log().leafHashes(before, before + 1)).map(toHex)).toEqual([leafHashOf(first.leaf)]);
+      // Another height of the chain, and the same height of another chain, are separate votes.
+      expect(await log().vote(voteRequest(chain, 1, first.hash))).toEqual({
+        status: 'new',
+        index: before + 1,
+      });
+      expect(await log().vote(voteRequest(freshChain(), 0, first.hash))).toEqual({
+        status: 'new',
+        index: before + 2,
+      });
+    });
+
+    it('indexes are dense in append order; leaves and leafHashes read any range', async () => {
+      const chain = freshChain();
+      const before = await log().size();
+      const reqs = Array.from({ length: 7 }, (_, h) => voteRequest(chain, h));
+      for (const [i, r] of reqs.entries())
+        expect(await log().vote(r)).toEqual({ status: 'new', index: before + i });
+      const size = await log().size();
+      expect(size).toBe(before + 7);
+      const leaves = await log().leaves(before, size);
+      expect(leaves.map(toHex)).toEqual(reqs.map((r) => toHex(r.leaf)));
+      expect(leaves[0]).toBeInstanceOf(Uint8Array);
+      const hashes = await log().leafHashes(before, size);
+      expect(hashes.map(toHex)).toEqual(reqs.map((r) => leafHashOf(r.leaf)));
+      expect(hashes.every((h) => h instanceof Uint8Array && h.length === 32)).toBe(true);
+      expect((await log().leafHashes(before + 2, before + 4)).map(toHex)).toEqual(
+        reqs.slice(2, 4).map((r) => leafHashOf(r.leaf)),
+      );
+      expect(await log().leaves(size, size)).toEqual([]);
+      expect(await log().leafHashes(0, 0)).toEqual([]);
+      expect((await log().leafHashes(0, size)).length).toBe(size);
+      // Mutating what was returned does not change the log.
+      (leaves[0] as Uint8Array).fill(0);
+      expect(toHex((await log().leaves(before, before + 1))[0] as Uint8Array)).toBe(
+        toHex(reqs[0]?.leaf as Uint8Array),
+      );
+    });
+
+    it('the stored leaf is a copy of the request leaf', async () => {
+      const r = voteRequest(freshChain(), 0);
+      const original = toHex(r.leaf);
+      const { index } = await log().vote(r);
+      r.leaf.fill(0x41);
+      expect(toHex((await log().leaves(index, index + 1))[0] as Uint8Array)).toBe(original);
+    });
+
+    it('16 concurrent votes for different hashes at one height: exactly one new, the rest conflict with it', async () => {
+      const chain = freshChain();
+      const before = await log().size();
+      const reqs = Array.from({ length: 16 }, () => voteRequest(chain, 3));
+      const results = await Promise.all(reqs.map((r) => log().vote(r)));
+      const fresh = results.flatMap((r, i) => (r.status === 'new' ? [i] : []));
+      expect(fresh).toHaveLength(1);
+      const winner = reqs[fresh[0] as number] as VoteRequest;
+      expect(results[fresh[0] as number]).toEqual({ status: 'new', index: before });
+      for (const [i, r] of results.entries())
+        if (i !== fresh[0]) expect(r).toEqual({ status: 'conflict', voted: winner.hash, index: before });
+      expect(await log().size()).toBe(before + 1);
+      expect((await log().leaves(before, before + 1)).map(toHex)).toEqual([toHex(winner.leaf)]);
+    });
+
+    it('50 concurrent votes on different heights: all new, indexes dense, each leaf at its index', async () => {
+      const before = await log().size();
+      const chain = freshChain();
+      const reqs = Array.from({ length: 50 }, (_, i) => voteRequest(i % 2 === 0 ? chain : `${chain}.b`, i));
+      const results = await Promise.all(reqs.map((r) => log().vote(r)));
+      expect(results.every((r) => r.status === 'new')).toBe(true);
+      const indexes = results.map((r) => r.index);
+      expect([...indexes].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => before + i));
+      expect(await log().size()).toBe(before + 50);
+      const leaves = await log().leaves(before, before + 50);
+      const hashes = await log().leafHashes(before, before + 50);
+      for (const [i, r] of reqs.entries()) {
+        const at = (indexes[i] as number) - before;
+        expect(toHex(leaves[at] as Uint8Array)).toBe(toHex(r.leaf));
+        expect(toHex(hashes[at] as Uint8Array)).toBe(leafHashOf(r.leaf));
+      }
+      // Re-voting them all concurrently appends nothing.
+      const again = await Promise.all(reqs.map((r) => log().vote(r)));
+      expect(again).toEqual(results.map((r) => ({ status: 'same', index: r.index })));
+      expect(await log().size()).toBe(before + 50);
+    });
+
+    it('ranges outside [0, size] → ledger.log.invalid', async () => {
+      await log().vote(voteRequest(freshChain(), 0));
+      const size = await log().size();
+      for (const [from, to] of [
+        [0, size + 1],
+        [2, 1],
+        [-1, 1],
+        [0.5, 1],
+        [size + 1, size + 1],
+      ] as const) {
+        expect(await codeOf(log().leaves(from, to))).toBe('ledger.log.invalid');
+        expect(await codeOf(log().leafHashes(from, to))).toBe('ledger.log.invalid');
+      }
+    });
+
+    it('checkpoints: idempotent for the same note, ledger.log.conflict for another, latest = largest size', async () => {
+      const chain = freshChain();
+      await log().vote(voteRequest(chain, 0));
+      await log().vote(voteRequest(chain, 1));
+      const size = await log().size();
+      const note = `omt.example/log\n${size}\n${randomHex(8)}=\n\n— omt.example/log AAAA${randomHex(4)}\n`;
+      expect(await log().checkpoint(size)).toBeUndefined();
+      await log().saveCheckpoint(size, note, T0);
+      await log().saveCheckpoint(size, note, new Date(T0.getTime() + 1000));
+      expect(await log().checkpoint(size)).toBe(note);
+      expect(await codeOf(log().saveCheckpoint(size, `${note}x`, T0))).toBe('ledger.log.conflict');
+      expect(await log().checkpoint(size)).toBe(note);
+      expect(await log().latestCheckpoint()).toEqual({ size, note });
+      // An older, smaller checkpoint saved later does not become the latest.
+      const older = `omt.example/log\n${size - 1}\n${randomHex(8)}=\n`;
+      await log().saveCheckpoint(size - 1, older, T0);
+      expect(await log().checkpoint(size - 1)).toBe(older);
+      expect(await log().latestCheckpoint()).toEqual({ size, note });
+      // A checkpoint can only commit to leaves the log holds.
+      expect(await codeOf(log().saveCheckpoint(size + 1, older, T0))).toBe('ledger.log.invalid');
+      expect(await log().checkpoint(size + 1)).toBeUndefined();
+    });
+
+    it('concurrent saves of different notes for one size: exactly one is kept', async () => {
+      await log().vote(voteRequest(freshChain(), 0));
+      const size = await log().size();
+      const notes = Array.from(
+        { length: 8 },
+        (_, i) => `omt.example/log\n${size}\nrace ${i} ${randomHex(6)}\n`,
+      );
+      const results = await Promise.allSettled(notes.map((n) => log().saveCheckpoint(size, n, T0)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results)
+        if (r.status === 'rejected') expect(isOmtError(r.reason, 'ledger.log.conflict')).toBe(true);
+      const kept = notes[results.findIndex((r) => r.status === 'fulfilled')];
+      expect(await log().checkpoint(size)).toBe(kept);
+    });
+
+    it('malformed input → ledger.vote.invalid / ledger.log.invalid, nothing appended', async () => {
+      const before = await log().size();
+      const good = voteRequest(freshChain(), 0);
+      const bad: unknown[] = [
+        { ...good, chain: 'no-colon' },
+        { ...good, height: -1 },
+        { ...good, height: '1' },
+        { ...good, hash: 'ab' },
+        { ...good, leaf: new Uint8Array(0) },
+        { ...good, leaf: new Uint8Array(65_537) },
+        { ...good, leaf: 'omt.vote.v1' },
+        { ...good, at: new Date(Number.NaN) },
+        { ...good, extra: 1 },
+        undefined,
+      ];
+      for (const b of bad) expect(await codeOf(log().vote(b as VoteRequest))).toBe('ledger.vote.invalid');
+      expect(await log().size()).toBe(before);
+      expect(await codeOf(log().saveCheckpoint(-1, 'x', T0))).toBe('ledger.log.invalid');
+      expect(await codeOf(log().saveCheckpoint(0, '', T0))).toBe('ledger.log.invalid');
+      expect(await codeOf(log().saveCheckpoint(0, 'x', new Date(Number.NaN)))).toBe('ledger.log.invalid');
+      expect(await codeOf(log().checkpoint(-1))).toBe('ledger.log.invalid');
+      expect(await log().vote(good)).toEqual({ status: 'new', index: before });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// WitnessStore
+
+function state(size: number, fill?: number): { size: number; root: Uint8Array } {
+  return { size, root: fill === undefined ? randomBytes(32) : new Uint8Array(32).fill(fill) };
+}
+
+function plainState(s: { readonly size: number; readonly root: Uint8Array } | undefined): unknown {
+  return s === undefined ? undefined : { size: s.size, root: toHex(s.root) };
+}
+
+/**
+ * The `WitnessStore` contract: `compareAndSwap` stores `next` only while the stored value equals
+ * `expected` (undefined = nothing stored), atomically; origins are independent.
+ * @example
+ * ```ts
+ * witnessStoreContract('memory', async () => ({ store: new MemoryWitnessStore() }));
+ * ```
+ */
+export function witnessStoreContract(name: string, open: () => Promise<StoreFixture<WitnessStore>>): void {
+  describe(`WitnessStore contract: ${name}`, () => {
+    const fx = fixtureHandle(open);
+    const store = (): WitnessStore => fx().store;
+    const origin = (): string => `witness.test/${randomHex(8)}`;
+
+    it('an unknown origin reads undefined; the first CAS from undefined stores the state', async () => {
+      const o = origin();
+      expect(await store().get(o)).toBeUndefined();
+      const a = state(5);
+      expect(await store().compareAndSwap(o, undefined, a)).toBe(true);
+      const got = await store().get(o);
+      expect(plainState(got)).toEqual(plainState(a));
+      expect(got?.root).toBeInstanceOf(Uint8Array);
+      expect(await store().get(origin())).toBeUndefined();
+    });
+
+    it('CAS succeeds only when the stored value equals expected (size and root)', async () => {
+      const o = origin();
+      const a = state(5);
+      await store().compareAndSwap(o, undefined, a);
+      const b = state(9);
+      expect(await store().compareAndSwap(o, undefined, b)).toBe(false);
+      expect(await store().compareAndSwap(o, { size: 5, root: randomBytes(32) }, b)).toBe(false);
+      expect(await store().compareAndSwap(o, { size: 6, root: a.root }, b)).toBe(false);
+      expect(plainState(await store().get(o))).toEqual(plainState(a));
+      expect(await store().compareAndSwap(o, { size: 5, root: a.root.slice() }, b)).toBe(true);
+      expect(plainState(await store().get(o))).toEqual(plainState(b));
+      expect(await store().compareAndSwap(o, a, state(10))).toBe(false);
+      // Same size, same root again (a no-op swap) still succeeds when expected matches.
+      expect(await store().compareAndSwap(o, b, { size: b.size, root: b.root.slice() })).toBe(true);
+      expect(plainState(await store().get(o))).toEqual(plainState(b));
+    });
+
+    it('origins are independent', async () => {
+      const o1 = origin();
+      const o2 = origin();
+      const a = state(1, 0xaa);
+      const b = state(2, 0xbb);
+      expect(await store().compareAndSwap(o1, undefined, a)).toBe(true);
+      expect(await store().compareAndSwap(o2, undefined, b)).toBe(true);
+      expect(plainState(await store().get(o1))).toEqual(plainState(a));
+      expect(plainState(await store().get(o2))).toEqual(plainState(b));
+      expect(await store().compareAndSwap(o2, a, state(3))).toBe(false);
+    });
+
+    it('stored and returned roots are copies', async () => {
+      const o = origin();
+      const a = state(3, 0x11);
+      await store().compareAndSwap(o, undefined, a);
+      a.root.fill(0x22);
+      const got = await store().get(o);
+      expect(toHex(got?.root as Uint8Array)).toBe('11'.repeat(32));
+      got?.root.fill(0x33);
+      expect(toHex((await store().get(o))?.root as Uint8Array)).toBe('11'.repeat(32));
+    });
+
+    it('16 concurrent CAS from one expected value: exactly one wins, and its value is stored', async () => {
+      for (const start of ['empty', 'stored'] as const) {
+        const o = origin();
+        let expected: { size: number; root: Uint8Array } | undefined;
+        if (start === 'stored') {
+          expected = state(4);
+          await store().compareAndSwap(o, undefined, expected);
+        }
+        const nexts = Array.from({ length: 16 }, (_, i) => state(10 + i));
+        const results = await Promise.all(nexts.map((n) => store().compareAndSwap(o, expected, n)));
+        expect(results.filter((r) => r)).toHaveLength(1);
+        const won = nexts[results.indexOf(true)];
+        expect(plainState(await store().get(o))).toEqual(plainState(won));
+      }
+    });
+  });
+}

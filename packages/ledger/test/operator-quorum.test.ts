@@ -1,0 +1,447 @@
+/**
+ * Operators, quorum certificates and client verification, in process: five `EventOperator`s on
+ * memory stores reached directly through `OperatorApi` (the HTTP path is tested in
+ * @omt/adapters and the CLI). Faults: operators down, slow, lying; conflicting concurrent events;
+ * replays; catch-up after downtime; a settlement whose storage fails.
+ */
+import { toBase64Url } from '@omt/core/bytes';
+import { OmtError } from '@omt/core/errors';
+import { getSuite } from '@omt/core/suites';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verifyEquivocationEvidence } from '../src/equivocation.js';
+import { type ChainEvent, type EventSigner, eventHash, partyKeyId, signEvent } from '../src/event.js';
+import { submitEvents } from '../src/event-client.js';
+import { type EventNetwork, parseEventNetwork } from '../src/event-network.js';
+import { MemoryEventStore } from '../src/event-store-memory.js';
+import { verifyChain } from '../src/event-verifier.js';
+import { runItemScenario } from '../src/item-scenario.js';
+import { machineRegistry } from '../src/machine.js';
+import { CONTRACT_MACHINE } from '../src/machine-contract.js';
+import { ITEM_MACHINE } from '../src/machine-item.js';
+import { MANIFEST_MACHINE } from '../src/machine-manifest.js';
+import { EventOperator } from '../src/operator.js';
+import type { OperatorApi } from '../src/operator-api.js';
+import { paymentChecks } from '../src/payment.js';
+import { InProcessTestPaymentAdapter } from '../src/payment-test-adapter.js';
+import type { CommittedEvent, EventStore, Payout } from '../src/ports.js';
+import { forgeReceipt, lyingOperator } from '../src/testing/lying-operator.js';
+import { newCosignerKey } from '../src/tlog-cosignature.js';
+import { type NoteSigner, newNoteKey } from '../src/tlog-note.js';
+import { MemoryVoteLog } from '../src/vote-log-memory.js';
+import { MemoryWitnessStore } from '../src/witness-store-memory.js';
+
+const machines = machineRegistry([ITEM_MACHINE, CONTRACT_MACHINE, MANIFEST_MACHINE]);
+
+interface Net {
+  network: EventNetwork;
+  ops: EventOperator[];
+  signers: NoteSigner[];
+  stores: EventStore[];
+  payments: InProcessTestPaymentAdapter;
+  registrar: EventSigner;
+  escrow: EventSigner;
+}
+
+async function authority(
+  alg: 'Ed25519' | 'ML-DSA-65' = 'Ed25519',
+): Promise<EventSigner & { alg: 'Ed25519' | 'ML-DSA-65'; pub: string }> {
+  const kp = await getSuite(alg).generateKeyPair();
+  return { alg, secretKey: kp.secretKey, publicKey: kp.publicKey, pub: toBase64Url(kp.publicKey) };
+}
+
+const opened: Net[] = [];
+afterEach(async () => {
+  for (const n of opened.splice(0)) await Promise.all(n.ops.map((o) => o.close()));
+});
+
+/** N operators (log keys ML-DSA-65 unless `logAlg`), quorum M, memory stores. */
+async function network(
+  n = 5,
+  m = 3,
+  options: { logAlg?: 'ML-DSA-65' | 'Ed25519'; stores?: (i: number) => EventStore } = {},
+): Promise<Net> {
+  const logs = await Promise.all(
+    Array.from({ length: n }, (_, i) => newNoteKey(`op${i + 1}.test`, options.logAlg ?? 'ML-DSA-65')),
+  );
+  const witnesses = await Promise.all(
+    Array.from({ length: n }, (_, i) => newCosignerKey(`op${i + 1}.test/witness`, 'Ed25519')),
+  );
+  const registrar = await authority();
+  const escrow = await authority();
+  const fees = await authority();
+  const net = parseEventNetwork({
+    version: 1,
+    name: 'test',
+    quorum: m,
+    operators: logs.map((l, i) => ({
+      name: l.signer.name,
+      url: `http://127.0.0.1:${7000 + i}`,
+      logKey: l.vkey,
+      witnessKey: witnesses[i]?.vkey,
+    })),
+    authorities: {
+      registrar: { alg: registrar.alg, pub: registrar.pub },
+      escrow: { alg: escrow.alg, pub: escrow.pub },
+      fees: { alg: fees.alg, pub: fees.pub },
+    },
+  });
+  const payments = new InProcessTestPaymentAdapter();
+  const stores: EventStore[] = [];
+  const ops: EventOperator[] = [];
+  for (let i = 0; i < n; i++) {
+    const store = options.stores?.(i) ?? new MemoryEventStore();
+    stores.push(store);
+    ops.push(
+      await EventOperator.open({
+        logSigner: logs[i]?.signer as NoteSigner,
+        witnessSigner: witnesses[i]?.signer as NoteSigner,
+        witnessStore: new MemoryWitnessStore(),
+        network: net,
+        machines,
+        events: store,
+        votes: new MemoryVoteLog(),
+        payments,
+        checks: paymentChecks(payments),
+        peer: (p) => ops.find((o) => o.name === p.name) as OperatorApi,
+        batchDelayMs: 2,
+      }),
+    );
+  }
+  const out = { network: net, ops, signers: logs.map((l) => l.signer), stores, payments, registrar, escrow };
+  opened.push(out);
+  return out;
+}
+
+/** An operator that is down. */
+function down(op: OperatorApi): OperatorApi {
+  const fail = async (): Promise<never> => {
+    throw new OmtError('ledger.operator.unavailable', `${op.name} is down`);
+  };
+  return {
+    name: op.name,
+    submit: fail,
+    commit: fail,
+    chain: fail,
+    checkpoint: fail,
+    consistency: fail,
+    status: fail,
+  };
+}
+
+/** An operator that answers after `ms`. */
+function slow(op: OperatorApi, ms: number): OperatorApi {
+  const wait = <T>(p: () => Promise<T>): Promise<T> => new Promise((r) => setTimeout(r, ms)).then(p);
+  return {
+    name: op.name,
+    submit: (e, s) => wait(() => op.submit(e, s)),
+    commit: (e, s) => wait(() => op.commit(e, s)),
+    chain: (c, o) => wait(() => op.chain(c, o)),
+    checkpoint: (s) => wait(() => op.checkpoint(s)),
+    consistency: (a, b, s) => wait(() => op.consistency(a, b, s)),
+    status: (s) => wait(() => op.status(s)),
+  };
+}
+
+async function scenario(net: Net, operators: readonly OperatorApi[] = net.ops, steps?: number) {
+  return runItemScenario({
+    network: net.network,
+    operators,
+    registrar: net.registrar,
+    payments: net.payments,
+    pay: async (id) => net.payments.markPaid(id),
+    alg: 'Ed25519',
+    ...(steps === undefined ? {} : { steps }),
+  });
+}
+
+describe('3-of-5 operators, in process', () => {
+  it('commits an item’s whole life; every operator stores it; the settlement pays out; the client says authentic', async () => {
+    const net = await network();
+    const life = await scenario(net);
+    expect(life.events.map((e) => e.type)).toEqual([
+      'registerManufacturer',
+      'mint',
+      'transfer',
+      'offer',
+      'accept',
+      'lockEscrow',
+      'settle',
+    ]);
+    for (const e of life.events) expect(new Set(e.quorum).size).toBeGreaterThanOrEqual(3);
+    for (const store of net.stores) expect((await store.head(life.subject))?.height).toBe(6);
+    const payouts: Payout[] = await net.stores[0]!.payouts(life.subject);
+    expect(payouts.map((p) => [p.role, p.amount])).toEqual(
+      expect.arrayContaining([
+        ['fee', 3125n],
+        ['royalty', 6250n],
+        ['seller', 115625n],
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 20)); // the release runs after the commit
+    expect(net.payments.released(life.invoice)?.reduce((s, p) => s + p.amount, 0n)).toBe(125000n);
+    const v = await verifyChain({ network: net.network, machines, operators: net.ops }, life.subject);
+    expect(v.verdict).toBe('authentic');
+    expect(v.height).toBe(6);
+    expect(v.state?.ctx.owner).toBe(life.parties.buyer);
+    expect(v.agreeing).toHaveLength(5);
+    expect(v.evidence).toEqual([]);
+  });
+
+  it('keeps working with N − M operators down, and says undecidable with more down', async () => {
+    const net = await network();
+    const ops: OperatorApi[] = [net.ops[0]!, net.ops[1]!, net.ops[2]!, down(net.ops[3]!), down(net.ops[4]!)];
+    const life = await scenario(net, ops);
+    expect(life.events).toHaveLength(7);
+    const v = await verifyChain({ network: net.network, machines, operators: ops }, life.subject);
+    expect(v.verdict).toBe('authentic');
+    expect(v.agreeing).toHaveLength(3);
+    expect(
+      v.reasons
+        .filter((r) => r.code === 'ledger.operator.unavailable')
+        .map((r) => r.operator)
+        .sort(),
+    ).toEqual(['op4.test', 'op5.test']);
+
+    const three = [net.ops[0]!, net.ops[1]!, down(net.ops[2]!), down(net.ops[3]!), down(net.ops[4]!)];
+    await expect(scenario(net, three, 1)).rejects.toThrow(/ledger\.quorum\.not-reached/);
+    const u = await verifyChain({ network: net.network, machines, operators: three }, life.subject);
+    expect(u.verdict).toBe('undecidable');
+    expect(u.reasons.map((r) => r.code)).toContain('ledger.quorum.not-reached');
+  });
+
+  it('treats operators slower than the deadline as silent', async () => {
+    const net = await network();
+    const ops = [net.ops[0]!, net.ops[1]!, net.ops[2]!, slow(net.ops[3]!, 400), slow(net.ops[4]!, 400)];
+    const life = await runItemScenario({
+      network: net.network,
+      operators: ops,
+      registrar: net.registrar,
+      payments: net.payments,
+      pay: async (id) => net.payments.markPaid(id),
+      alg: 'Ed25519',
+      steps: 2,
+      deadlineMs: 150,
+    });
+    expect(life.events).toHaveLength(2);
+    const v = await verifyChain(
+      { network: net.network, machines, operators: ops, deadlineMs: 150 },
+      life.subject,
+    );
+    expect(v.verdict).toBe('authentic');
+    expect(v.reasons.filter((r) => r.code === 'ledger.operator.timeout')).toHaveLength(2);
+  });
+
+  it('lets exactly one of two concurrent conflicting events win, every time', async () => {
+    const net = await network();
+    const owner = await authority();
+    const a = await authority();
+    const b = await authority();
+    const ownerId = partyKeyId({ alg: owner.alg, pub: owner.pub });
+    let wins = 0;
+    for (let trial = 0; trial < 8; trial++) {
+      const subject = `item:conflict-${trial}-${Math.random().toString(36).slice(2)}`;
+      const t = Date.now();
+      const e0 = await signEvent(
+        {
+          v: 1,
+          chain: subject,
+          machine: 'omt.item/v1',
+          height: 0,
+          prev: null,
+          type: 'registerManufacturer',
+          payload: { manufacturer: ownerId, name: 'M' },
+          time: new Date(t).toISOString(),
+        },
+        [net.registrar],
+      );
+      const [r0] = await submitEvents({ network: net.network, operators: net.ops }, [e0]);
+      expect(r0?.ok).toBe(true);
+      const e1 = await signEvent(
+        {
+          v: 1,
+          chain: subject,
+          machine: 'omt.item/v1',
+          height: 1,
+          prev: r0!.hash,
+          type: 'mint',
+          payload: { serial: 'S', model: 'M' },
+          time: new Date(t + 1).toISOString(),
+        },
+        [owner],
+      );
+      const [r1] = await submitEvents({ network: net.network, operators: net.ops }, [e1]);
+      expect(r1?.ok).toBe(true);
+      const transfer = (to: typeof a) =>
+        signEvent(
+          {
+            v: 1,
+            chain: subject,
+            machine: 'omt.item/v1',
+            height: 2,
+            prev: r1!.hash,
+            type: 'transfer',
+            payload: { to: partyKeyId({ alg: to.alg, pub: to.pub }) },
+            time: new Date(t + 2).toISOString(),
+          },
+          [owner],
+        );
+      const [ta, tb] = [await transfer(a), await transfer(b)];
+      const outcomes = await Promise.all([
+        submitEvents({ network: net.network, operators: net.ops }, [ta]),
+        submitEvents({ network: net.network, operators: [...net.ops].reverse() }, [tb]),
+      ]);
+      const oks = outcomes.flat().filter((o) => o.ok);
+      expect(oks).toHaveLength(1);
+      wins++;
+      const loser = outcomes.flat().find((o) => !o.ok);
+      expect(loser?.ok === false && ['ledger.event.conflict', 'ledger.quorum.not-reached']).toContain(
+        loser?.ok === false ? loser.code : '',
+      );
+      const heads = await Promise.all(net.stores.map((s) => s.get(subject, 2)));
+      expect(new Set(heads.filter((h) => h !== undefined).map((h) => h?.hash)).size).toBe(1);
+      expect(heads.filter((h) => h !== undefined).length).toBeGreaterThanOrEqual(3);
+    }
+    expect(wins).toBe(8);
+  });
+
+  it('answers a replayed event idempotently and never grows the chain', async () => {
+    const net = await network();
+    const life = await scenario(net, net.ops, 3);
+    const view = await net.ops[0]!.chain(life.subject);
+    const replay = view.events[1]!.event as ChainEvent;
+    const [r] = await submitEvents({ network: net.network, operators: net.ops }, [replay]);
+    expect(r?.ok).toBe(true);
+    expect(r?.hash).toBe(eventHash(replay));
+    for (const s of net.stores) expect((await s.head(life.subject))?.height).toBe(2);
+    // The same committed event re-sent at the next height is another event (a new hash), refused by its prev.
+    const moved = await signEvent({ ...replay, height: 3 }, [net.registrar]);
+    const [m] = await submitEvents({ network: net.network, operators: net.ops }, [moved]);
+    expect(m?.ok).toBe(false);
+  });
+
+  it('catches up an operator that was down, from its peers, verifying each quorum certificate', async () => {
+    const net = await network();
+    const ops: OperatorApi[] = [net.ops[0]!, net.ops[1]!, net.ops[2]!, net.ops[3]!, down(net.ops[4]!)];
+    const life = await scenario(net, ops, 4);
+    expect(await net.stores[4]!.head(life.subject)).toBeUndefined();
+    // op5 is back: it is asked to vote on height 4 and first fetches heights 0–3 from its peers.
+    const view = await net.ops[0]!.chain(life.subject);
+    const e3 = view.events[3]!.event as ChainEvent;
+    const next = await signEvent(
+      {
+        v: 1,
+        chain: life.subject,
+        machine: 'omt.item/v1',
+        height: 4,
+        prev: eventHash(e3),
+        type: 'cancelOffer',
+        payload: {},
+        time: new Date().toISOString(),
+      },
+      [net.registrar],
+    );
+    const answers = await net.ops[4]!.submit([next]);
+    // The vote itself is refused (the registrar is neither seller nor buyer), but op5 caught up first.
+    expect(answers[0]?.ok).toBe(false);
+    expect((await net.stores[4]!.head(life.subject))?.height).toBe(3);
+  });
+
+  it('refuses a commit whose quorum certificate holds a forged or foreign receipt', async () => {
+    const net = await network();
+    const life = await scenario(net, net.ops, 2);
+    const view = await net.ops[0]!.chain(life.subject);
+    const entry = view.events[1]! as {
+      event: ChainEvent;
+      qc: { receipts: { operator: string; checkpoint: string }[] };
+    };
+    // Tamper one receipt's checkpoint signature: a forged cosignature.
+    const tampered = structuredClone(entry.qc);
+    const r0 = tampered.receipts[0]!;
+    r0.checkpoint = r0.checkpoint.replace(
+      /— (\S+) (\S)/,
+      (_m, n: string, c: string) => `— ${n} ${c === 'A' ? 'B' : 'A'}`,
+    );
+    tampered.receipts = tampered.receipts.slice(0, 3);
+    // Operators check the certificate before anything else, even for an event they hold.
+    const [genuine] = await net.ops[0]!.commit([
+      { event: entry.event, qc: { ...entry.qc, receipts: entry.qc.receipts.slice(0, 3) } },
+    ]);
+    expect(genuine).toMatchObject({ ok: true, status: 'exists' });
+    const [answer] = await net.ops[0]!.commit([{ event: entry.event, qc: tampered }]);
+    expect(answer).toMatchObject({ ok: false, code: 'ledger.qc.invalid' });
+    // …and a receipt of a log the network does not know does not count towards the quorum.
+    const outsider = await newNoteKey('op9.test', 'Ed25519');
+    const foreign = {
+      ...entry.qc,
+      receipts: [...entry.qc.receipts.slice(0, 2), await forgeReceipt(outsider.signer, entry.event)],
+    };
+    const [answer2] = await net.ops[0]!.commit([{ event: entry.event, qc: foreign }]);
+    expect(answer2).toMatchObject({ ok: false, code: 'ledger.qc.invalid' });
+    // The client refuses the same: a history whose certificate is tampered is not authentic.
+    const v = await verifyChain({ network: net.network, machines, operators: net.ops }, life.subject);
+    expect(v.verdict).toBe('authentic');
+  });
+
+  it('catches an equivocating operator with portable evidence while the honest majority stays authentic', async () => {
+    const net = await network();
+    const life = await scenario(net, net.ops, 3);
+    const view = await net.ops[0]!.chain(life.subject);
+    const honest = view.events[2]!.event as ChainEvent;
+    const thief = await authority();
+    const forged = await signEvent(
+      { ...honest, payload: { to: partyKeyId({ alg: thief.alg, pub: thief.pub }) } },
+      [thief],
+    );
+    const liar = lyingOperator(net.ops[2]!, net.signers[2]!, { chain: life.subject, height: 2, forged });
+    const ops = net.ops.map((o, i) => (i === 2 ? liar : o));
+    const v = await verifyChain({ network: net.network, machines, operators: ops }, life.subject);
+    expect(v.verdict).toBe('authentic');
+    expect(v.agreeing).toHaveLength(4);
+    expect(v.reasons.some((r) => r.operator === 'op3.test')).toBe(true);
+    expect(v.evidence.length).toBeGreaterThan(0);
+    for (const e of v.evidence) {
+      expect(e.operator).toBe('op3.test');
+      const ok = await verifyEquivocationEvidence(JSON.parse(JSON.stringify(e)), net.network);
+      expect(ok.ok).toBe(true);
+    }
+    // The evidence is about op3 only: presented against the wrong network keys it fails.
+    const other = await network();
+    const bad = await verifyEquivocationEvidence(v.evidence[0]!, other.network);
+    expect(bad.ok).toBe(false);
+  });
+
+  it('says not-authentic when every answering operator serves a false history', async () => {
+    const net = await network(3, 2);
+    const life = await scenario(net, net.ops, 3);
+    const view = await net.ops[0]!.chain(life.subject);
+    const honest = view.events[2]!.event as ChainEvent;
+    const thief = await authority();
+    const forged = await signEvent(
+      { ...honest, payload: { to: partyKeyId({ alg: thief.alg, pub: thief.pub }) } },
+      [thief],
+    );
+    const liars = net.ops.map((o, i) =>
+      lyingOperator(o, net.signers[i]!, { chain: life.subject, height: 2, forged }),
+    );
+    const v = await verifyChain({ network: net.network, machines, operators: liars }, life.subject);
+    expect(v.verdict).toBe('not-authentic');
+    expect(v.reasons.map((r) => r.code)).toContain('ledger.qc.invalid');
+  });
+
+  it('settles atomically: when the store refuses the settlement nothing changes and nothing is released', async () => {
+    class FailingSettle extends MemoryEventStore {
+      override async append(e: CommittedEvent, payouts?: readonly Payout[]): Promise<'appended' | 'exists'> {
+        if (e.type === 'settle') throw new OmtError('ledger.store.unavailable', 'disk full');
+        return super.append(e, payouts);
+      }
+    }
+    const net = await network(5, 3, { stores: () => new FailingSettle() });
+    await expect(scenario(net)).rejects.toThrow(/settle/);
+    for (const s of net.stores) {
+      expect((await s.head((await s.chains())[0]!.chain))?.type).toBe('lockEscrow');
+      expect(await s.payouts((await s.chains())[0]!.chain)).toEqual([]);
+    }
+    const invoice = 'test-inv-1';
+    expect(await net.payments.status(invoice)).toBe('paid');
+  });
+});
