@@ -50,6 +50,12 @@ export interface AssetHandler {
   planManifestStore?(asset: Uint8Array, store: Uint8Array): readonly ByteRange[];
   /** The remote manifest URL from XMP `dcterms:provenance` (C2PA 2.x §11.3), if any. */
   findRemoteManifestUrl(asset: Uint8Array): string | undefined;
+  /**
+   * Optional: a copy of the asset whose XMP carries `dcterms:provenance` = `url` (C2PA 2.x §11.3,
+   * a remote manifest reference): the existing XMP packet updated, else a new one added. Nothing
+   * else changes; an embedded store is left as it is (remove it first for a remote-only manifest).
+   */
+  embedRemoteReference?(asset: Uint8Array, url: string): Uint8Array;
 }
 
 /** Error code of a broken container (not a broken manifest). */

@@ -2,12 +2,13 @@ import { concatBytes } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import {
   ASSET_MALFORMED,
+  ASSET_UNSUPPORTED,
   type AssetHandler,
   type ByteRange,
   type EmbeddedAsset,
   type ManifestStoreLocation,
 } from './asset-handler.js';
-import { decodeXmp, findRemoteManifestUrlInXmp } from './xmp-provenance.js';
+import { decodeXmp, findRemoteManifestUrlInXmp, setXmpProvenance } from './xmp-provenance.js';
 
 /**
  * JPEG: the manifest store rides in APP11 marker segments as JPEG XT / JUMBF boxes
@@ -293,5 +294,32 @@ export const jpegHandler: AssetHandler = {
       }
     }
     return undefined;
+  },
+  embedRemoteReference(asset: Uint8Array, url: string): Uint8Array {
+    const segs = readSegments(asset);
+    // The standard XMP packet lives in the first APP1 with the XMP namespace (XMP part 3 §1.1.3).
+    const xmp = segs.find((s) => s.marker === APP1 && startsWith(asset, s.payloadStart, XMP_NS));
+    const old =
+      xmp === undefined
+        ? undefined
+        : decodeXmp(asset.subarray(xmp.payloadStart + XMP_NS.length, xmp.start + xmp.length));
+    const packet = new TextEncoder().encode(setXmpProvenance(old, url));
+    const lp = 2 + XMP_NS.length + packet.length;
+    if (lp > 0xffff)
+      throw new OmtError(
+        ASSET_UNSUPPORTED,
+        'the XMP packet with the reference exceeds one APP1 segment (extended XMP is not written)',
+      );
+    const seg = new Uint8Array(2 + lp);
+    seg[0] = 0xff;
+    seg[1] = APP1;
+    seg[2] = lp >> 8;
+    seg[3] = lp & 0xff;
+    for (let i = 0; i < XMP_NS.length; i++) seg[4 + i] = XMP_NS.charCodeAt(i);
+    seg.set(packet, 4 + XMP_NS.length);
+    if (xmp !== undefined)
+      return concatBytes(asset.subarray(0, xmp.start), seg, asset.subarray(xmp.start + xmp.length));
+    const at = insertionPoint(asset, segs);
+    return concatBytes(asset.subarray(0, at), seg, asset.subarray(at));
   },
 };

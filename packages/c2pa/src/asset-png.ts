@@ -2,11 +2,12 @@ import { concatBytes } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import {
   ASSET_MALFORMED,
+  ASSET_UNSUPPORTED,
   type AssetHandler,
   type EmbeddedAsset,
   type ManifestStoreLocation,
 } from './asset-handler.js';
-import { decodeXmp, findRemoteManifestUrlInXmp } from './xmp-provenance.js';
+import { decodeXmp, findRemoteManifestUrlInXmp, setXmpProvenance } from './xmp-provenance.js';
 
 /**
  * PNG: the manifest store is the data of one `caBX` chunk (C2PA 2.x §A.3.3), placed before the
@@ -90,6 +91,24 @@ function withoutChunks(b: Uint8Array, drop: readonly Chunk[]): Uint8Array {
   return concatBytes(...parts);
 }
 
+/** Whether an iTXt chunk is keyed `XML:com.adobe.xmp` (compressed or not). */
+function isXmpChunk(b: Uint8Array, c: Chunk): boolean {
+  if (c.type !== 'iTXt') return false;
+  const data = b.subarray(c.dataStart, c.dataStart + c.dataLength);
+  const kw = data.indexOf(0);
+  return kw > 0 && String.fromCharCode(...data.subarray(0, kw)) === XMP_KEYWORD;
+}
+
+/** An uncompressed iTXt chunk with the XMP keyword, no language tag (PNG spec §11.3.4.5). */
+function xmpChunk(xmp: string): Uint8Array {
+  const text = new TextEncoder().encode(xmp);
+  const data = new Uint8Array(XMP_KEYWORD.length + 5 + text.length);
+  for (let i = 0; i < XMP_KEYWORD.length; i++) data[i] = XMP_KEYWORD.charCodeAt(i);
+  // keyword NUL, compression flag 0, method 0, empty language tag NUL, empty translated keyword NUL
+  data.set(text, XMP_KEYWORD.length + 5);
+  return chunkBytes('iTXt', data);
+}
+
 /** The iTXt text of an uncompressed XMP chunk (PNG spec §11.3.4.5), else undefined. */
 function itxtXmp(b: Uint8Array, c: Chunk): string | undefined {
   const data = b.subarray(c.dataStart, c.dataStart + c.dataLength);
@@ -158,5 +177,28 @@ export const pngHandler: AssetHandler = {
       if (url !== undefined) return url;
     }
     return undefined;
+  },
+  embedRemoteReference(asset: Uint8Array, url: string): Uint8Array {
+    const chunks = readChunks(asset);
+    const first = chunks[0];
+    if (first?.type !== 'IHDR') throw malformed('first chunk is not IHDR', 8);
+    const existing = chunks.find((c) => isXmpChunk(asset, c));
+    if (existing === undefined) {
+      // A new XMP chunk right after IHDR (before IDAT, PNG spec §11.3.4.5; where c2pa-rs puts it).
+      const at = first.start + first.length;
+      return concatBytes(
+        asset.subarray(0, at),
+        xmpChunk(setXmpProvenance(undefined, url)),
+        asset.subarray(at),
+      );
+    }
+    const text = itxtXmp(asset, existing);
+    if (text === undefined)
+      throw new OmtError(ASSET_UNSUPPORTED, 'the PNG XMP chunk is compressed; it is not rewritten here');
+    return concatBytes(
+      asset.subarray(0, existing.start),
+      xmpChunk(setXmpProvenance(text, url)),
+      asset.subarray(existing.start + existing.length),
+    );
   },
 };

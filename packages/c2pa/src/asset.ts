@@ -15,7 +15,12 @@ export {
 export { jpegHandler } from './asset-jpeg.js';
 export { pngCrc32, pngHandler } from './asset-png.js';
 export { sidecarHandler } from './asset-sidecar.js';
-export { findRemoteManifestUrlInXmp, findXmpProvenance } from './xmp-provenance.js';
+export {
+  findRemoteManifestUrlInXmp,
+  findXmpProvenance,
+  isRemoteManifestUrl,
+  setXmpProvenance,
+} from './xmp-provenance.js';
 
 /**
  * A fresh registry with the built-in handlers: JPEG, PNG and sidecar `.c2pa`.

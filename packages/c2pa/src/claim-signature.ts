@@ -12,7 +12,8 @@
  * classical chain), so the official SDK validates it; a post-quantum RFC 9338 V2
  * countersignature (label 11) over the same COSE_Sign1 rides in the unprotected header and
  * carries its own x5chain (the PQ chain) in its protected header. Under `hybrid: 'required'`
- * both must verify; a missing or altered PQ part fails with `omt.hybridSignature.*`.
+ * both must verify and the PQ chain must be valid (and trusted, when a trust list is given); a
+ * missing, altered or untrusted PQ part fails with `omt.hybridSignature.*` ({@link HYBRID_STATUS}).
  *
  * @example
  * ```ts
@@ -23,7 +24,7 @@
  * ```
  */
 import { equalBytes, isBytes } from '@omt/core/bytes';
-import { type CborValue, encodeCbor } from '@omt/core/cbor';
+import type { CborValue } from '@omt/core/cbor';
 import {
   COSE_HEADER,
   type CoseLabel,
@@ -42,6 +43,8 @@ import { parseInput } from '@omt/core/input';
 import type { RandomSource } from '@omt/core/random';
 import { getSuite, isSuiteId, type SignatureSuite, type SuiteId } from '@omt/core/suites';
 import * as z from 'zod/mini';
+import type { TimestampAuthority } from './ports.js';
+import { stampClaimSignature } from './timestamp.js';
 import {
   type CredentialPolicy,
   type CredentialVerdict,
@@ -50,6 +53,21 @@ import {
   verifyCredential,
 } from './trust.js';
 import { type Certificate, isValidAt, parseCertificate } from './x509.js';
+
+/**
+ * Whether `v` is a {@link TimestampAuthority} or a function: the two forms `signClaim` accepts.
+ *
+ * @example
+ * ```ts
+ * isTimestamper({ timestamp: async () => token }); // true
+ * ```
+ */
+export function isTimestamper(v: unknown): boolean {
+  return (
+    typeof v === 'function' ||
+    (typeof v === 'object' && v !== null && typeof (v as TimestampAuthority).timestamp === 'function')
+  );
+}
 
 /** Suites a C2PA claim signature may use (C2PA 2.x §13.2 + ML-DSA, our extension). */
 export const CLAIM_SIGNATURE_SUITES: readonly SuiteId[] = [
@@ -71,6 +89,31 @@ const HYBRID: Partial<Record<SuiteId, { pq: SuiteId; classical: SuiteId; classic
   'ML-DSA-87+ES384': { pq: 'ML-DSA-87', classical: 'ES384', classicalSecret: 48 },
 };
 
+/**
+ * OpenMediaTrust's hybrid-policy status codes (beside the C2PA ones): the PQ countersignature
+ * verified / is missing / does not verify, and — under `hybrid: 'required'` — its certificate
+ * chain is invalid or expired (`credentialInvalid`) or reaches no anchor of the configured trust
+ * list (`untrusted`). Every code but `validated` is a failure.
+ */
+export const HYBRID_STATUS: Readonly<{
+  validated: 'omt.hybridSignature.validated';
+  missing: 'omt.hybridSignature.missing';
+  mismatch: 'omt.hybridSignature.mismatch';
+  untrusted: 'omt.hybridSignature.untrusted';
+  credentialInvalid: 'omt.hybridSignature.credentialInvalid';
+}> = {
+  validated: 'omt.hybridSignature.validated',
+  missing: 'omt.hybridSignature.missing',
+  mismatch: 'omt.hybridSignature.mismatch',
+  untrusted: 'omt.hybridSignature.untrusted',
+  credentialInvalid: 'omt.hybridSignature.credentialInvalid',
+};
+
+/** Whether a trust list trusts anything at all (anchors or allowed end-entity certificates). */
+function trustConfigured(trust: TrustList | undefined): boolean {
+  return trust !== undefined && (trust.anchors.length > 0 || trust.allowedFingerprints.size > 0);
+}
+
 /** Unprotected header labels c2pa-rs uses (text labels). */
 export const C2PA_COSE_LABEL: Readonly<{
   sigTst: 'sigTst';
@@ -90,10 +133,11 @@ export interface SignClaimOptions {
   /** Hybrid only: the PQ DER chain, leaf first, carried in the countersignature. */
   readonly pqChain?: readonly Uint8Array[];
   /**
-   * Returns an RFC 3161 TimeStampToken (DER) over the given bytes — the CBOR bstr of the
-   * signature (C2PA v2 `sigTst2`). Needs a TSA adapter; omitted = no timestamp.
+   * An RFC 3161 time-stamping authority (the {@link TimestampAuthority} port), or a function
+   * returning a TimeStampToken over the exact bytes given (`claimSignatureTimestampMessage`):
+   * the token goes in `sigTst2` (C2PA v2 timestamps). Omitted = no timestamp.
    */
-  readonly timestamp?: (data: Uint8Array) => Promise<Uint8Array>;
+  readonly timestamp?: TimestampAuthority | ((data: Uint8Array) => Promise<Uint8Array>);
   /** Pad the COSE_Sign1 to exactly this many bytes (`c2pa.signature.too-small` if it cannot fit). */
   readonly padTo?: number;
   readonly random?: RandomSource;
@@ -108,7 +152,9 @@ const SignSchema = z.object({
   }),
   chain: z.array(bytesSchema).check(z.minLength(1)),
   pqChain: z.optional(z.array(bytesSchema).check(z.minLength(1))),
-  timestamp: z.optional(z.custom<(d: Uint8Array) => Promise<Uint8Array>>((v) => typeof v === 'function')),
+  timestamp: z.optional(
+    z.custom<TimestampAuthority | ((d: Uint8Array) => Promise<Uint8Array>)>(isTimestamper),
+  ),
   padTo: z.optional(z.number().check(z.int(), z.positive(), z.maximum(1 << 24))),
   random: z.optional(z.custom<RandomSource>((v) => typeof v === 'function')),
 });
@@ -206,20 +252,9 @@ export async function signClaim(options: SignClaimOptions): Promise<Uint8Array> 
       detachedPayload: o.claimBytes,
     });
   }
-  let msg = decodeCoseSign1(bytes);
-  if (o.timestamp !== undefined) {
-    // C2PA v2 timestamps (sigTst2) cover the CBOR encoding of the signature bstr.
-    const token = await o.timestamp(encodeCbor(msg.signature));
-    if (!isBytes(token)) throw new OmtError('c2pa.input.invalid', 'timestamp provider must return bytes');
-    const u = new Map<CoseLabel, CborValue>(msg.unprotectedHeaders);
-    u.set(
-      C2PA_COSE_LABEL.sigTst2,
-      new Map<CborValue, CborValue>([['tstTokens', [new Map([['val', token]])]]]),
-    );
-    bytes = encodeCoseSign1({ ...msg, unprotectedHeaders: u });
-    msg = decodeCoseSign1(bytes);
-  }
-  return o.padTo === undefined ? bytes : padMessage(msg, o.padTo);
+  // C2PA v2 timestamps (sigTst2) cover the countersignature structure over the signature.
+  if (o.timestamp !== undefined) bytes = await stampClaimSignature(bytes, o.timestamp);
+  return o.padTo === undefined ? bytes : padMessage(decodeCoseSign1(bytes), o.padTo);
 }
 
 /** The post-quantum half of a hybrid claim signature, as found. */
@@ -389,7 +424,10 @@ async function verifyPq(
  * `claimSignature.missing` (no signature), `claimSignature.mismatch` (malformed, alg/key
  * mismatch, signature does not verify), `algorithm.unsupported`, `claimSignature.validated`,
  * `claimSignature.insideValidity`, then the credential's `signingCredential.*`, and for hybrid
- * `omt.hybridSignature.validated | .missing | .mismatch`.
+ * `omt.hybridSignature.validated | .missing | .mismatch`, and under `hybrid: 'required'`
+ * `omt.hybridSignature.credentialInvalid | .untrusted` for the PQ chain (`untrusted` only when
+ * the trust list has anchors or allowed certificates: with none, nothing is trusted and the
+ * classical signer is `signingCredential.untrusted` alike).
  *
  * @example
  * ```ts
@@ -467,10 +505,23 @@ export async function verifyClaimSignature(
     msg.payload === null ? { detachedPayload: o.claimBytes } : {},
   );
   const payloadMatches = msg.payload === null || equalBytes(msg.payload, o.claimBytes);
+  const role = o.role ?? 'signer';
+  const judge = (): Promise<CredentialVerdict> =>
+    verifyCredential(chain as Uint8Array[], {
+      ...(o.trust ? { trust: o.trust } : {}),
+      at: o.at,
+      role,
+      ...(o.policy ? { policy: o.policy } : {}),
+    });
   if (!r.valid || !payloadMatches) {
+    // The credential is still judged and reported (as c2pa-rs does: signingCredential.untrusted
+    // beside claimSignature.mismatch), so a tampered claim does not hide who claims to sign it.
+    const credential = await judge();
+    for (const st of credential.statuses) if (!statuses.some((x) => x.code === st.code)) statuses.push(st);
     return fail('claimSignature.mismatch', r.valid ? 'embedded payload is not the claim' : r.reason, {
       certificate: leaf,
       suite: suiteId,
+      credential,
       timestampTokens,
     });
   }
@@ -480,13 +531,7 @@ export async function verifyClaimSignature(
       code: 'claimSignature.insideValidity',
       explanation: 'signing certificate valid at the signing time',
     });
-  const role = o.role ?? 'signer';
-  const credential = await verifyCredential(chain, {
-    ...(o.trust ? { trust: o.trust } : {}),
-    at: o.at,
-    role,
-    ...(o.policy ? { policy: o.policy } : {}),
-  });
+  const credential = await judge();
   // One status per code here (the credential verdict keeps every finding).
   for (const st of credential.statuses) if (!statuses.some((x) => x.code === st.code)) statuses.push(st);
   let valid = true;
@@ -496,16 +541,30 @@ export async function verifyClaimSignature(
     pq = await verifyPq(msg, o.claimBytes, o.trust, o.at, role, o.policy);
     if (pq.present && pq.valid) {
       statuses.push({
-        code: 'omt.hybridSignature.validated',
+        code: HYBRID_STATUS.validated,
         explanation: `${pq.suite} countersignature valid`,
       });
+      // Under 'required' the PQ credential counts as much as the classical one: a PQ chain that is
+      // invalid or expired fails, and so does one that reaches no anchor of a configured trust
+      // list (else a forged classical signature could ride with a self-made PQ certificate).
+      const v = pq.credential;
+      if (hybridMode === 'required' && v !== undefined && !v.trusted) {
+        const why = v.statuses[0]?.explanation ?? v.code;
+        if (v.code !== 'signingCredential.untrusted')
+          statuses.push({
+            code: HYBRID_STATUS.credentialInvalid,
+            explanation: `PQ certificate chain: ${why}`,
+          });
+        else if (trustConfigured(o.trust))
+          statuses.push({ code: HYBRID_STATUS.untrusted, explanation: `PQ certificate chain: ${why}` });
+      }
     } else if (pq.present) {
       valid = false;
-      statuses.push({ code: 'omt.hybridSignature.mismatch', explanation: pq.reason });
+      statuses.push({ code: HYBRID_STATUS.mismatch, explanation: pq.reason });
     } else if (hybridMode === 'required') {
       valid = false;
       statuses.push({
-        code: 'omt.hybridSignature.missing',
+        code: HYBRID_STATUS.missing,
         explanation: 'hybrid policy requires a PQ countersignature',
       });
     }

@@ -37,8 +37,10 @@ import { createAssetRegistry } from './asset.js';
 import type { AssetHandler, ByteRange } from './asset-handler.js';
 import { padCoseSign1 } from './builder.js';
 import { encodeClaimV2 } from './claim.js';
+import { isTimestamper } from './claim-signature.js';
 import { jumbfContentBox, jumbfSuperBox, serializeJumbf, superBoxContents } from './jumbf.js';
 import type { HashedUri } from './manifest-store.js';
+import type { TimestampAuthority } from './ports.js';
 import {
   claimSignerFor,
   definitionAssertions,
@@ -46,11 +48,12 @@ import {
   parseManifestDefinition,
   type SignFileOptions,
 } from './sign.js';
+import { type C2paSigner, isC2paSigner } from './signer.js';
 import { callSigner, sameRanges, uuidV4 } from './store-assembly.js';
 
 /** Options of {@link signFileStream}: `signFile`'s, with a re-readable source instead of bytes. */
 export interface SignFileStreamOptions
-  extends Omit<SignFileOptions, 'asset' | 'parent' | 'sidecar' | 'metadata' | 'thumbnail'> {
+  extends Omit<SignFileOptions, 'asset' | 'parent' | 'sidecar' | 'metadata' | 'thumbnail' | 'remoteUrl'> {
   /** Returns a fresh stream of the asset's bytes on each call (read twice: hash, then output). */
   readonly source: () => AsyncIterable<Uint8Array>;
   /** A claim thumbnail given as bytes (extracting one would need the whole asset). */
@@ -72,19 +75,23 @@ const Schema = z.strictObject({
   source: z.custom<() => AsyncIterable<Uint8Array>>((v) => typeof v === 'function', 'must be a function'),
   mime: z.string().check(z.minLength(1), z.maxLength(200)),
   suite: z.optional(z.string().check(z.refine((s) => isSuiteId(s), 'unknown signature suite'))),
-  key: z.union([
-    z.string().check(z.minLength(1), z.maxLength(1 << 20)),
-    z.custom<KeyMaterial>(
-      (v) => typeof v === 'object' && v !== null && typeof (v as KeyMaterial).suite === 'string',
-    ),
-  ]),
-  chain: z.union([
-    z.string().check(z.minLength(1)),
-    z.array(bytesSchema).check(z.minLength(1), z.maxLength(32)),
-  ]),
+  signer: z.optional(z.custom<C2paSigner>(isC2paSigner, 'must be a prepared C2paSigner')),
+  key: z.optional(
+    z.union([
+      z.string().check(z.minLength(1), z.maxLength(1 << 20)),
+      z.custom<KeyMaterial>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as KeyMaterial).suite === 'string',
+      ),
+    ]),
+  ),
+  chain: z.optional(
+    z.union([z.string().check(z.minLength(1)), z.array(bytesSchema).check(z.minLength(1), z.maxLength(32))]),
+  ),
   manifest: z.optional(z.unknown()),
   thumbnail: z.optional(z.object({ mediaType: z.string(), data: bytesSchema })),
-  timestamp: z.optional(z.custom<(d: Uint8Array) => Promise<Uint8Array>>((v) => typeof v === 'function')),
+  timestamp: z.optional(
+    z.custom<TimestampAuthority | ((d: Uint8Array) => Promise<Uint8Array>)>(isTimestamper),
+  ),
   clock: z.optional(z.custom<Clock>((v) => typeof v === 'function')),
   random: z.optional(z.custom<RandomSource>((v) => typeof v === 'function')),
   maxHeadBytes: z.optional(z.number().check(z.int(), z.minimum(64), z.maximum(16 << 20))),
@@ -208,7 +215,7 @@ class PngChunkWatch {
  */
 export async function signFileStream(options: SignFileStreamOptions): Promise<SignFileStreamResult> {
   if (typeof options === 'object' && options !== null) {
-    for (const k of ['asset', 'parent', 'sidecar', 'metadata'] as const)
+    for (const k of ['asset', 'parent', 'sidecar', 'metadata', 'remoteUrl'] as const)
       if ((options as unknown as Record<string, unknown>)[k] !== undefined)
         throw unsupported(`option ${k} is not supported when streaming (use signFile)`);
   }
@@ -223,13 +230,15 @@ export async function signFileStream(options: SignFileStreamOptions): Promise<Si
   const def: ManifestDefinition = o.manifest === undefined ? {} : parseManifestDefinition(o.manifest);
   const clock = o.clock ?? systemClock;
   const random = o.random ?? platformRandom;
-  const suite = o.suite ?? (typeof o.key === 'string' ? undefined : o.key.suite);
+  const suite = o.suite ?? o.signer?.suite ?? (typeof o.key === 'object' ? o.key.suite : undefined);
   if (suite !== undefined && /^PS\d+$/.test(suite))
     throw unsupported('RSA-PSS keys are signed through signFile only');
   if ((def.ingredients ?? []).length > 0) throw unsupported('manifest ingredients are not streamed');
   const signer = (
     await claimSignerFor(
-      { suite, key: o.key, chain: o.chain },
+      o.signer === undefined
+        ? { suite, key: o.key, chain: o.chain }
+        : { signer: o.signer, suite: o.suite, key: o.key, chain: o.chain },
       { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
     )
   ).sign;

@@ -6,8 +6,11 @@
  * and signs with `builder.signAsset` + `claim-signature.signClaim`: classical, post-quantum
  * (ML-DSA, default ML-DSA-65) or hybrid (classical claim signature + PQ countersignature).
  *
- * RSA-PSS (PS256/384/512) is signed with WebCrypto here, because core's RSA suites verify only;
- * the COSE structure is still built by core (`buildSigStructure1`, `encodeCoseSign1`).
+ * The key and chain are prepared by `createC2paSigner` (`signer.ts`); pass a prepared `signer`
+ * to sign many assets without importing the key each time. With `remoteUrl` the manifest store is
+ * not embedded: the asset gets an XMP `dcterms:provenance` reference to where the store will be
+ * served (C2PA 2.x §11.3), its data hash covers the whole asset (nothing is excluded, as c2pa-rs
+ * does for a remote-only manifest), and the store is returned for upload.
  *
  * @example
  * ```ts
@@ -16,23 +19,19 @@
  *   asset: jpeg, mime: 'image/jpeg', key: signerKeyPem, chain: chainPem,
  *   manifest: { title: 'photo.jpg', assertions: [{ label: 'com.example.workflow', data: { step: 'ingest' } }] },
  * });
+ * // many assets: prepare the signer once
+ * const signer = await createC2paSigner({ key: signerKeyPem, chain: chainPem });
+ * const remote = await signFile({ asset: jpeg, mime: 'image/jpeg', signer, remoteUrl: 'https://cr.example/m/1.c2pa' });
+ * // remote.asset carries the XMP reference; upload remote.sidecar to the URL
  * ```
  */
-import { concatBytes, isBytes } from '@omt/core/bytes';
+import { isBytes } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
-import {
-  buildSigStructure1,
-  COSE_HEADER,
-  type CoseLabel,
-  encodeCoseSign1,
-  encodeProtectedHeader,
-  x5chainHeaderValue,
-} from '@omt/core/cose';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
-import { decodePemBlocks, importPem, type KeyMaterial } from '@omt/core/keys';
+import type { KeyMaterial } from '@omt/core/keys';
 import { type Clock, platformRandom, type RandomSource, systemClock } from '@omt/core/random';
-import { getSuite, isSuiteId, type SuiteId } from '@omt/core/suites';
+import { isSuiteId, type SuiteId } from '@omt/core/suites';
 import * as z from 'zod/mini';
 import { type ActionInput, buildActionsAssertion, DIGITAL_SOURCE_TYPE } from './assertions/actions.js';
 import type { AssertionDraft } from './assertions/assertion.js';
@@ -40,14 +39,23 @@ import { buildCustomAssertion } from './assertions/custom.js';
 import { buildIngredientAssertion } from './assertions/ingredient.js';
 import { buildMetadataAssertion } from './assertions/metadata.js';
 import { buildThumbnailAssertion } from './assertions/thumbnail.js';
+import { createAssetRegistry } from './asset.js';
 import { type ClaimSigner, type IngredientSpec, signAsset } from './builder.js';
-import { CLAIM_SIGNATURE_SUITES, signClaim } from './claim-signature.js';
-import { DerError, kids, need, oid, one } from './der-reader.js';
+import { isTimestamper } from './claim-signature.js';
 import { readManifestStore } from './manifest-store.js';
 import { extractMetadata, extractThumbnail } from './metadata-extract.js';
-import { splitHybridChain } from './pki.js';
+import type { TimestampAuthority } from './ports.js';
+import { type C2paSigner, createC2paSigner, isC2paSigner } from './signer.js';
 import { jsonToCbor } from './store-assembly.js';
-import { decodeCertificatesPem } from './x509.js';
+import { isRemoteManifestUrl } from './xmp-provenance.js';
+
+export {
+  type C2paSigner,
+  type C2paSignOptions,
+  type CreateC2paSignerOptions,
+  createC2paSigner,
+  isC2paSigner,
+} from './signer.js';
 
 /** A c2patool-like manifest definition (JSON). */
 export interface ManifestDefinition {
@@ -121,29 +129,37 @@ export interface SignFileOptions {
   readonly mime: string;
   /** Default: the key's suite, else 'ML-DSA-65'. RSA PEM keys need 'PS256' | 'PS384' | 'PS512'. */
   readonly suite?: SuiteId;
+  /** A prepared signer (`createC2paSigner`), instead of `key` and `chain`. */
+  readonly signer?: C2paSigner;
   /** A core KeyMaterial (with secretKey) or PKCS#8 PEM text (hybrid: PQ block, then classical). */
-  readonly key: KeyMaterial | string;
+  readonly key?: KeyMaterial | string;
   /** Certificate chain, signer first (DER list or PEM text); hybrid: both chains (split by key family). */
-  readonly chain: readonly Uint8Array[] | string;
+  readonly chain?: readonly Uint8Array[] | string;
   readonly manifest?: ManifestDefinition;
   /** The asset this one was made from: recorded as a parentOf ingredient with its manifest store. */
   readonly parent?: { readonly bytes: Uint8Array; readonly mime: string; readonly title?: string };
   /** Write a sidecar `.c2pa` instead of embedding. */
   readonly sidecar?: boolean;
+  /**
+   * Remote manifest: an http(s) URL where the returned store will be served. The asset gets an
+   * XMP `dcterms:provenance` reference to it (JPEG APP1, PNG iTXt; an existing XMP packet is
+   * updated) and no embedded store; the result has both `asset` and `sidecar` (the store to upload).
+   */
+  readonly remoteUrl?: string;
   /** Extract EXIF/IPTC/XMP from the asset into a `c2pa.metadata` assertion. */
   readonly metadata?: boolean;
   /** A claim thumbnail: given bytes, or `true` for the asset's EXIF thumbnail when it has one. */
   readonly thumbnail?: boolean | { readonly mediaType: string; readonly data: Uint8Array };
-  /** RFC 3161 TimeStampToken provider (a TSA adapter); omitted = no timestamp. */
-  readonly timestamp?: (data: Uint8Array) => Promise<Uint8Array>;
+  /** An RFC 3161 time-stamping authority (the `TimestampAuthority` port); omitted = no timestamp. */
+  readonly timestamp?: TimestampAuthority | ((data: Uint8Array) => Promise<Uint8Array>);
   readonly clock?: Clock;
   readonly random?: RandomSource;
 }
 
 export interface SignFileResult {
-  /** The signed asset (absent for a sidecar). */
+  /** The signed asset (absent for a sidecar; with `remoteUrl`, the asset with its XMP reference). */
   readonly asset?: Uint8Array;
-  /** The `.c2pa` manifest store (sidecar mode only). */
+  /** The `.c2pa` manifest store (sidecar mode, and with `remoteUrl`: the store to upload). */
   readonly sidecar?: Uint8Array;
   readonly manifestLabel: string;
 }
@@ -153,16 +169,21 @@ const SignFileSchema = z.object({
   asset: bytesSchema,
   mime: z.string().check(z.minLength(1), z.maxLength(200)),
   suite: z.optional(z.string().check(z.refine((s) => isSuiteId(s), 'unknown signature suite'))),
-  key: z.union([
-    z.string().check(z.minLength(1), z.maxLength(1 << 20)),
-    z.custom<KeyMaterial>(
-      (v) => typeof v === 'object' && v !== null && typeof (v as KeyMaterial).suite === 'string',
-    ),
-  ]),
-  chain: z.union([
-    z.string().check(z.minLength(1)),
-    z.array(bytesSchema).check(z.minLength(1), z.maxLength(32)),
-  ]),
+  signer: z.optional(z.custom<C2paSigner>(isC2paSigner, 'must be a prepared C2paSigner')),
+  key: z.optional(
+    z.union([
+      z.string().check(z.minLength(1), z.maxLength(1 << 20)),
+      z.custom<KeyMaterial>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as KeyMaterial).suite === 'string',
+      ),
+    ]),
+  ),
+  chain: z.optional(
+    z.union([z.string().check(z.minLength(1)), z.array(bytesSchema).check(z.minLength(1), z.maxLength(32))]),
+  ),
+  remoteUrl: z.optional(
+    z.string().check(z.maxLength(4096), z.refine(isRemoteManifestUrl, 'must be an http(s) URL')),
+  ),
   manifest: z.optional(z.unknown()),
   parent: z.optional(
     z.object({
@@ -174,106 +195,12 @@ const SignFileSchema = z.object({
   sidecar: z.optional(z.boolean()),
   metadata: z.optional(z.boolean()),
   thumbnail: z.optional(z.union([z.boolean(), z.object({ mediaType: z.string(), data: bytesSchema })])),
-  timestamp: z.optional(z.custom<(d: Uint8Array) => Promise<Uint8Array>>((v) => typeof v === 'function')),
+  timestamp: z.optional(
+    z.custom<TimestampAuthority | ((d: Uint8Array) => Promise<Uint8Array>)>(isTimestamper),
+  ),
   clock: z.optional(z.custom<Clock>((v) => typeof v === 'function')),
   random: z.optional(z.custom<RandomSource>((v) => typeof v === 'function')),
 });
-
-const RSA: Partial<Record<SuiteId, { hash: string; saltLength: number }>> = {
-  PS256: { hash: 'SHA-256', saltLength: 32 },
-  PS384: { hash: 'SHA-384', saltLength: 48 },
-  PS512: { hash: 'SHA-512', saltLength: 64 },
-};
-
-const RSA_ENCRYPTION_ALG = /* @__PURE__ */ Uint8Array.of(
-  0x30,
-  0x0d,
-  0x06,
-  0x09,
-  0x2a,
-  0x86,
-  0x48,
-  0x86,
-  0xf7,
-  0x0d,
-  0x01,
-  0x01,
-  0x01,
-  0x05,
-  0x00,
-);
-
-/**
- * WebCrypto imports RSA PKCS#8 only under rsaEncryption; keys labelled id-RSASSA-PSS (as
- * c2pa-rs's ps256.pem, RFC 4055 §1.2) are re-wrapped with the same RSAPrivateKey inside.
- */
-function asRsaEncryptionPkcs8(pkcs8: Uint8Array): Uint8Array {
-  try {
-    const [version, alg, key] = kids(need(one(pkcs8), 0x30, 'PrivateKeyInfo').value);
-    const algOid = oid(kids(need(alg, 0x30, 'AlgorithmIdentifier').value)[0]);
-    if (algOid !== '1.2.840.113549.1.1.10' || version === undefined || key === undefined) return pkcs8;
-    const body = concatBytes(version.raw, RSA_ENCRYPTION_ALG, key.raw);
-    return concatBytes(derHeader(0x30, body.length), body);
-  } catch (e) {
-    if (e instanceof DerError)
-      throw new OmtError('core.key.malformed', 'the RSA private key is not PKCS#8 DER');
-    throw e;
-  }
-}
-
-function derHeader(tag: number, len: number): Uint8Array {
-  if (len < 0x80) return Uint8Array.of(tag, len);
-  const bytes: number[] = [];
-  for (let n = len; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return Uint8Array.of(tag, 0x80 | bytes.length, ...bytes);
-}
-
-/** An RSA-PSS COSE_Sign1 signer through WebCrypto (core's RSA suites verify only). */
-async function rsaSigner(
-  suite: SuiteId,
-  pkcs8: Uint8Array,
-  chain: readonly Uint8Array[],
-): Promise<ClaimSigner> {
-  const p = RSA[suite] as { hash: string; saltLength: number };
-  const subtle = globalThis.crypto?.subtle;
-  if (subtle === undefined)
-    throw new OmtError('c2pa.signature.alg-unsupported', 'RSA signing needs WebCrypto');
-  let key: CryptoKey;
-  try {
-    key = await subtle.importKey(
-      'pkcs8',
-      asRsaEncryptionPkcs8(pkcs8).slice(),
-      { name: 'RSA-PSS', hash: p.hash },
-      false,
-      ['sign'],
-    );
-  } catch (e) {
-    throw new OmtError('core.key.malformed', 'the RSA private key could not be imported', { cause: e });
-  }
-  const protectedBytes = encodeProtectedHeader(
-    new Map<CoseLabel, CborValue>([
-      [COSE_HEADER.alg, getSuite(suite).coseAlg as number],
-      [COSE_HEADER.x5chain, x5chainHeaderValue(chain)],
-    ]),
-  );
-  return async (claimBytes) => {
-    const tbs = buildSigStructure1({ bodyProtected: protectedBytes, payload: claimBytes });
-    const sig = new Uint8Array(
-      await subtle.sign({ name: 'RSA-PSS', saltLength: p.saltLength }, key, tbs.slice()),
-    );
-    return encodeCoseSign1({
-      protectedBytes,
-      unprotectedHeaders: new Map(),
-      payload: null,
-      signature: sig,
-      tagged: true,
-    });
-  };
-}
-
-function chainDers(chain: readonly Uint8Array[] | string): Uint8Array[] {
-  return typeof chain === 'string' ? decodeCertificatesPem(chain) : [...chain];
-}
 
 /** A claim signer and, when known in advance, the size of the COSE_Sign1 it returns. */
 export interface SizedSigner {
@@ -282,89 +209,51 @@ export interface SizedSigner {
 }
 
 /**
- * The size of the COSE_Sign1 `signClaim` makes (protected alg + x5chain, the suite's fixed-size
- * signature; hybrid: plus the PQ countersignature with its own alg + x5chain), computed from the
- * suite's known signature size instead of a trial signature. Undefined when a part has no fixed
- * size (RSA; a timestamp token is not included, so callers with a TSA measure instead).
- */
-function claimSignatureSize(
-  suite: SuiteId,
-  chain: readonly Uint8Array[],
-  pqChain: readonly Uint8Array[] | undefined,
-): number | undefined {
-  const part = (id: SuiteId, c: readonly Uint8Array[]) => {
-    const s = getSuite(id);
-    if (s.coseAlg === undefined || s.signatureSize === undefined) return undefined;
-    return {
-      protectedBytes: encodeProtectedHeader(
-        new Map<CoseLabel, CborValue>([
-          [COSE_HEADER.alg, s.coseAlg],
-          [COSE_HEADER.x5chain, x5chainHeaderValue(c)],
-        ]),
-      ),
-      signature: new Uint8Array(s.signatureSize),
-    };
-  };
-  const [pqId, classicalId] = pqChain === undefined ? [undefined, suite] : suite.split('+');
-  const main = part(classicalId as SuiteId, chain);
-  if (main === undefined) return undefined;
-  const unprotectedHeaders = new Map<CoseLabel, CborValue>();
-  if (pqChain !== undefined) {
-    const pq = pqId === undefined ? undefined : part(pqId as SuiteId, pqChain);
-    if (pq === undefined) return undefined;
-    unprotectedHeaders.set(COSE_HEADER.countersignature, [pq.protectedBytes, new Map(), pq.signature]);
-  }
-  return encodeCoseSign1({ ...main, unprotectedHeaders, payload: null, tagged: true }).length;
-}
-
-/**
- * The claim signer (and, where it is fixed, the size of its COSE_Sign1) for a key and chain: RSA
- * from PKCS#8 PEM, every core suite, and hybrid keys with their split classical/PQ chains.
- * Shared by `signFile` and `signFileStream`.
+ * The claim signer (and, where it is fixed, the size of its COSE_Sign1) for a prepared
+ * {@link C2paSigner} or a key and chain (prepared here, for one use). The size is left undefined
+ * with a timestamp (the token's size is not known in advance). Shared by `signFile` and
+ * `signFileStream`.
+ *
+ * @example
+ * ```ts
+ * const { sign, size } = await claimSignerFor({ signer }, { random });
+ * ```
  */
 export async function claimSignerFor(
-  o: { suite?: string | undefined; key: KeyMaterial | string; chain: readonly Uint8Array[] | string },
-  extra: { random?: RandomSource; timestamp?: (d: Uint8Array) => Promise<Uint8Array> },
+  o: {
+    signer?: C2paSigner | undefined;
+    suite?: string | undefined;
+    key?: KeyMaterial | string | undefined;
+    chain?: readonly Uint8Array[] | string | undefined;
+  },
+  extra: {
+    random?: RandomSource;
+    timestamp?: TimestampAuthority | ((d: Uint8Array) => Promise<Uint8Array>);
+  },
 ): Promise<SizedSigner> {
-  const ders = chainDers(o.chain);
-  const requested = o.suite as SuiteId | undefined;
-  if (requested !== undefined && RSA[requested] !== undefined) {
-    if (typeof o.key !== 'string')
-      throw new OmtError('c2pa.input.invalid', 'RSA keys are given as PKCS#8 PEM text');
-    const block = decodePemBlocks(o.key).find((b) => b.label === 'PRIVATE KEY');
-    if (block === undefined) throw new OmtError('core.key.malformed', 'no PRIVATE KEY PEM block');
-    return { sign: await rsaSigner(requested, block.der, ders), size: undefined };
-  }
-  let key: KeyMaterial;
-  try {
-    key = typeof o.key === 'string' ? importPem(o.key, requested ? { suite: requested } : undefined) : o.key;
-  } catch (e) {
-    if (isOmtError(e)) throw e;
-    throw new OmtError('core.key.malformed', 'the signing key could not be read', { cause: e });
-  }
-  const suite = requested ?? key.suite;
-  if (key.suite !== suite)
-    throw new OmtError('core.key.suite-mismatch', `a ${key.suite} key cannot sign with ${suite}`);
-  if (!isBytes(key.secretKey)) throw new OmtError('core.key.malformed', 'the key has no secret part');
-  const secretKey = key.secretKey;
-  const hybrid = getSuite(suite).family === 'hybrid';
-  if (!hybrid && !CLAIM_SIGNATURE_SUITES.includes(suite))
-    throw new OmtError('c2pa.signature.alg-unsupported', `${suite} is not a C2PA claim signature algorithm`);
-  const split = hybrid ? splitHybridChain(ders) : undefined;
-  const size =
-    extra.timestamp === undefined
-      ? claimSignatureSize(suite, split ? split.classical : ders, split?.pq)
-      : undefined;
-  const sign: ClaimSigner = (claimBytes) =>
-    signClaim({
-      claimBytes,
-      signer: { suite, secretKey },
-      chain: split ? split.classical : ders,
-      ...(split ? { pqChain: split.pq } : {}),
-      ...(extra.random ? { random: extra.random } : {}),
-      ...(extra.timestamp ? { timestamp: extra.timestamp } : {}),
+  let signer = o.signer;
+  if (signer === undefined) {
+    if (o.key === undefined || o.chain === undefined)
+      throw new OmtError('c2pa.input.invalid', 'give a prepared signer, or key and chain');
+    signer = await createC2paSigner({
+      key: o.key,
+      chain: o.chain,
+      ...(o.suite !== undefined ? { suite: o.suite as SuiteId } : {}),
     });
-  return { sign, size };
+  } else if (o.key !== undefined || o.chain !== undefined) {
+    throw new OmtError('c2pa.input.invalid', 'give either a prepared signer or key and chain, not both');
+  } else if (o.suite !== undefined && o.suite !== signer.suite) {
+    throw new OmtError('core.key.suite-mismatch', `the signer signs with ${signer.suite}, not ${o.suite}`);
+  }
+  const prepared = signer;
+  const opts = {
+    ...(extra.random ? { random: extra.random } : {}),
+    ...(extra.timestamp ? { timestamp: extra.timestamp } : {}),
+  };
+  return {
+    sign: (claimBytes) => prepared.sign(claimBytes, opts),
+    size: extra.timestamp === undefined ? prepared.signatureSize : undefined,
+  };
 }
 
 /**
@@ -426,18 +315,27 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
   const def: ManifestDefinition = o.manifest === undefined ? {} : parseManifestDefinition(o.manifest);
   const clock = o.clock ?? systemClock;
   const random = o.random ?? platformRandom;
+  if (o.remoteUrl !== undefined && o.sidecar === true)
+    throw new OmtError('c2pa.input.invalid', 'remoteUrl and sidecar exclude each other');
   const signer = await claimSignerFor(
-    { suite: o.suite ?? (typeof o.key === 'string' ? undefined : o.key.suite), key: o.key, chain: o.chain },
+    {
+      signer: o.signer,
+      suite: o.suite ?? (typeof o.key === 'object' ? o.key.suite : undefined),
+      key: o.key,
+      chain: o.chain,
+    },
     { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
   );
+  // Remote manifest (§11.3): the XMP reference goes in first, so the data hash covers it.
+  const asset = o.remoteUrl === undefined ? o.asset : withRemoteReference(o.asset, o.mime, o.remoteUrl);
 
   const assertions = definitionAssertions(def, clock, o.parent !== undefined);
   if (o.metadata === true && !assertions.some((a) => a.label === 'c2pa.metadata')) {
-    const fields = await extractMetadata(o.asset);
+    const fields = await extractMetadata(asset);
     if (Object.keys(fields).length > 0) assertions.push(buildMetadataAssertion(fields));
   }
   if (o.thumbnail !== undefined && o.thumbnail !== false) {
-    const thumb = o.thumbnail === true ? await extractThumbnail(o.asset) : o.thumbnail;
+    const thumb = o.thumbnail === true ? await extractThumbnail(asset) : o.thumbnail;
     if (thumb !== undefined) assertions.push(buildThumbnailAssertion(thumb));
   }
 
@@ -470,14 +368,14 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
   const generator = Array.isArray(info) ? info[0] : info;
   const build = (signatureReserveSize: number | undefined) =>
     signAsset({
-      asset: o.asset,
+      asset,
       mime: o.mime,
       signer: signer.sign,
       assertions: [...ingredientDrafts, ...assertions],
       ingredients,
       ...(def.title !== undefined ? { title: def.title } : {}),
       ...(generator ? { claimGenerator: generator } : {}),
-      ...(o.sidecar === true ? { sidecar: true } : {}),
+      ...(o.sidecar === true || o.remoteUrl !== undefined ? { sidecar: true } : {}),
       ...(signatureReserveSize !== undefined ? { signatureReserveSize } : {}),
       random,
     });
@@ -490,7 +388,24 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
     if (signer.size === undefined || !isOmtError(e, 'c2pa.signature.too-large')) throw e;
     signed = await build(undefined);
   }
+  if (o.remoteUrl !== undefined)
+    return { asset: signed.asset, sidecar: signed.store, manifestLabel: signed.manifestLabel };
   return o.sidecar === true
     ? { sidecar: signed.store, manifestLabel: signed.manifestLabel }
     : { asset: signed.asset, manifestLabel: signed.manifestLabel };
+}
+
+/**
+ * The asset with any embedded store removed and an XMP `dcterms:provenance` reference to
+ * `url` (c2pa-rs `RemoteManifest::Remote`: remove the store, then embed the reference). Throws
+ * `c2pa.asset.unsupported` when the format cannot carry XMP here.
+ */
+function withRemoteReference(asset: Uint8Array, mime: string, url: string): Uint8Array {
+  const handler = createAssetRegistry().forMime(mime);
+  if (handler.embedRemoteReference === undefined)
+    throw new OmtError(
+      'c2pa.asset.unsupported',
+      `${handler.mimeTypes[0]} cannot carry a remote manifest reference`,
+    );
+  return handler.embedRemoteReference(handler.removeManifestStore(asset), url);
 }

@@ -6,9 +6,12 @@
  * signed attributes verifies, and the TSA chain is judged by `verifyCredential` with role
  * 'timestamp' at the token's genTime. The verified genTime becomes the signing time.
  *
- * The timestamped bytes (c2pa-rs `cose_countersign_data`, checked against C.jpg): the CBOR of
- * `["CounterSignature", body_protected, h'' (external aad), P]` where P is the claim (v1,
- * `sigTst`) or the claim signature's signature bytes (v2, `sigTst2`).
+ * The timestamped bytes (c2pa-rs `cose_countersign_data`; v1 checked against C.jpg, v2 against
+ * the official reader with a real OpenSSL TSA): the CBOR of the countersignature structure
+ * `["CounterSignature", body_protected, h'' (external aad), P]` (RFC 9338 §3.3 without
+ * sign_protected) where P is the claim (v1, `sigTst`) or, for v2 (`sigTst2`, what we write), the
+ * CBOR encoding of the signature bstr — so the payload is a bstr holding a bstr. Creation goes
+ * through the {@link TimestampAuthority} port (`stampClaimSignature`).
  *
  * Only the few CMS fields needed are read, with a strict DER walker (no CMS library is installed).
  *
@@ -19,16 +22,20 @@
  * ```
  */
 import { equalBytes, fromUtf8, isBytes } from '@omt/core/bytes';
-import { encodeCbor } from '@omt/core/cbor';
-import { decodeCoseSign1 } from '@omt/core/cose';
+import { type CborValue, encodeCbor } from '@omt/core/cbor';
+import { type CoseLabel, decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
+import { isOmtError, OmtError } from '@omt/core/errors';
 import { type HashAlg, hash } from '@omt/core/hash';
 import { parseInput } from '@omt/core/input';
 import { getSuite, type SuiteId } from '@omt/core/suites';
 import * as z from 'zod/mini';
 import { DerError, kids, need, oid, one, type Tlv } from './der-reader.js';
+import type { TimestampAuthority, TimestampHashAlg, TimestampRequest } from './ports.js';
 import type { ValidationStatus } from './status-codes.js';
 import { type TrustList, verifyCredential } from './trust.js';
 import { type Certificate, ecdsaDerToRaw, parseCertificate } from './x509.js';
+
+export type { TimestampAuthority, TimestampHashAlg, TimestampRequest } from './ports.js';
 
 /** The verdict on a claim signature's timestamp tokens. */
 export interface TimestampVerdict {
@@ -177,14 +184,114 @@ async function signerVerifies(
   }
 }
 
+/**
+ * The bytes a C2PA v2 timestamp (`sigTst2`) covers for a claim signature with protected header
+ * `protectedBytes` and signature `signature`: `["CounterSignature", protected, h'', bstr(bstr(sig))]`
+ * in CBOR (c2pa-rs `sign_v2_embedded` → `cose_countersign_data` over the CBOR of the signature).
+ *
+ * @example
+ * ```ts
+ * const msg = decodeCoseSign1(cose);
+ * const imprint = sha256(claimSignatureTimestampMessage(msg.protectedBytes, msg.signature));
+ * ```
+ */
+export function claimSignatureTimestampMessage(
+  protectedBytes: Uint8Array,
+  signature: Uint8Array,
+): Uint8Array {
+  return encodeCbor(['CounterSignature', protectedBytes, new Uint8Array(0), encodeCbor(signature)]);
+}
+
 /** The bytes C2PA timestamps: a Countersign_structure over the claim (v1) or the signature (v2). */
 function timestampedBytes(signature: Uint8Array, claimBytes: Uint8Array): Uint8Array[] {
   const msg = decodeCoseSign1(signature);
-  const cs = (payload: Uint8Array): Uint8Array =>
-    encodeCbor(['CounterSignature', msg.protectedBytes, new Uint8Array(0), payload]);
-  // v1 over the claim, v2 over the signature; the last form is what `signClaim`'s
-  // timestamp callback is handed (the CBOR bstr of the signature).
-  return [cs(claimBytes), cs(msg.signature), encodeCbor(msg.signature)];
+  const v1 = encodeCbor(['CounterSignature', msg.protectedBytes, new Uint8Array(0), claimBytes]);
+  return [v1, claimSignatureTimestampMessage(msg.protectedBytes, msg.signature)];
+}
+
+const TIMESTAMP_HASHES: readonly string[] = ['SHA-256', 'SHA-384', 'SHA-512'];
+
+/**
+ * The DER `TimeStampToken` in what a TSA returned: the token itself, or the token inside a
+ * `TimeStampResp` whose status is granted (0) or grantedWithMods (1) (RFC 3161 §2.4.2). Throws
+ * `c2pa.timestamp.rejected` for another status, `c2pa.timestamp.malformed` for anything else.
+ *
+ * @example
+ * ```ts
+ * const token = timeStampTokenOf(await tsa.timestamp(request)); // what sigTst2 stores
+ * ```
+ */
+export function timeStampTokenOf(der: Uint8Array): Uint8Array {
+  if (!isBytes(der)) throw new OmtError('c2pa.timestamp.malformed', 'the TSA returned no bytes');
+  try {
+    const top = kids(need(one(der), 0x30, 'SEQUENCE').value);
+    if (top[0]?.tag === 0x06) {
+      if (oid(top[0]) !== OID_SIGNED_DATA) throw new DerError('not CMS SignedData');
+      return der;
+    }
+    // TimeStampResp ::= SEQUENCE { status PKIStatusInfo, timeStampToken TimeStampToken OPTIONAL }
+    const status = kids(need(top[0], 0x30, 'PKIStatusInfo').value);
+    const code = need(status[0], 0x02, 'PKIStatus').value;
+    const granted = code.length === 1 && (code[0] === 0 || code[0] === 1);
+    if (!granted)
+      throw new OmtError(
+        'c2pa.timestamp.rejected',
+        `the TSA refused the request (PKIStatus ${code.length === 1 ? code[0] : '?'})`,
+      );
+    const token = need(top[1], 0x30, 'TimeStampToken');
+    if (oid(kids(token.value)[0]) !== OID_SIGNED_DATA) throw new DerError('token is not CMS SignedData');
+    return token.raw.slice();
+  } catch (e) {
+    if (isOmtError(e)) throw e;
+    throw new OmtError('c2pa.timestamp.malformed', 'the TSA response is not an RFC 3161 token', {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Adds an RFC 3161 timestamp to a C2PA claim signature (C2PA 2.x v2 timestamps): asks `tsa` for a
+ * token over {@link claimSignatureTimestampMessage}, checks the token's messageImprint is what was
+ * asked, and stores it in the unprotected header as `sigTst2: { tstTokens: [{ val: token }] }`.
+ * `tsa` is the {@link TimestampAuthority} port, or a function given the exact bytes to stamp.
+ * Throws `c2pa.timestamp.failed` (the TSA failed), `c2pa.timestamp.rejected`,
+ * `c2pa.timestamp.malformed`, `c2pa.timestamp.mismatch` (the token covers other bytes).
+ *
+ * @example
+ * ```ts
+ * const stamped = await stampClaimSignature(cose, tsaAdapter);
+ * ```
+ */
+export async function stampClaimSignature(
+  cose: Uint8Array,
+  tsa: TimestampAuthority | ((data: Uint8Array) => Promise<Uint8Array>),
+  hashAlg: TimestampHashAlg = 'SHA-256',
+): Promise<Uint8Array> {
+  if (!TIMESTAMP_HASHES.includes(hashAlg))
+    throw new OmtError('c2pa.input.invalid', `unsupported timestamp hash ${String(hashAlg).slice(0, 20)}`);
+  const msg = decodeCoseSign1(cose);
+  const data = claimSignatureTimestampMessage(msg.protectedBytes, msg.signature);
+  const request: TimestampRequest = { hashAlg, messageImprint: hash(hashAlg, data) };
+  let raw: unknown;
+  try {
+    raw = typeof tsa === 'function' ? await tsa(data) : await tsa.timestamp(request);
+  } catch (e) {
+    if (isOmtError(e) && e.code.startsWith('c2pa.timestamp.')) throw e;
+    throw new OmtError('c2pa.timestamp.failed', 'the time-stamping authority failed', { cause: e });
+  }
+  if (!isBytes(raw)) throw new OmtError('c2pa.timestamp.malformed', 'the TSA must return DER bytes');
+  const token = timeStampTokenOf(raw);
+  let parsed: ParsedToken;
+  try {
+    parsed = parseToken(token);
+  } catch (e) {
+    throw new OmtError('c2pa.timestamp.malformed', 'the TSA token does not parse', { cause: e });
+  }
+  if (!equalBytes(hash(parsed.imprintAlg, data), parsed.imprint))
+    throw new OmtError('c2pa.timestamp.mismatch', 'the TSA token covers other bytes than requested');
+  const u = new Map<CoseLabel, CborValue>(msg.unprotectedHeaders);
+  u.set('sigTst2', new Map<CborValue, CborValue>([['tstTokens', [new Map([['val', token]])]]]));
+  return encodeCoseSign1({ ...msg, unprotectedHeaders: u });
 }
 
 const OptionsSchema = z.object({
@@ -197,7 +304,10 @@ const OptionsSchema = z.object({
 
 /**
  * Verifies the RFC 3161 tokens of a claim signature; the first token that verifies gives the
- * time and the TSA verdict. Never throws on bad tokens: `timeStamp.malformed` / `.mismatch`.
+ * time and the TSA verdict. Never throws on bad tokens: `timeStamp.malformed` / `.mismatch` /
+ * `.untrusted` (a TSA signature that does not verify, as c2pa-rs reports it). The official reader
+ * treats all of these as informational (the claim is then judged without a timestamp time);
+ * `validateAsset` does the same.
  *
  * @example
  * ```ts
@@ -241,9 +351,11 @@ export async function verifyTimestampTokens(options: VerifyTimestampOptions): Pr
       }
     }
     let leaf: Certificate | undefined;
+    let digestMatched = false;
     for (const s of t.signers) {
       if (s.signedAttrs === undefined || s.messageDigest === undefined) continue;
       if (!equalBytes(hash(s.digestAlg, t.eContent), s.messageDigest)) continue;
+      digestMatched = true;
       for (const c of certs) {
         if (await signerVerifies(c, s, s.signedAttrs)) {
           leaf = c;
@@ -253,10 +365,13 @@ export async function verifyTimestampTokens(options: VerifyTimestampOptions): Pr
       if (leaf) break;
     }
     if (leaf === undefined) {
-      statuses.push({
-        code: 'timeStamp.mismatch',
-        explanation: 'the TSA signature over the token does not verify',
-      });
+      // As c2pa-rs: signed attributes that do not bind the TSTInfo → mismatch; a TSA signature
+      // that does not verify → untrusted.
+      statuses.push(
+        digestMatched
+          ? { code: 'timeStamp.untrusted', explanation: 'the TSA signature over the token does not verify' }
+          : { code: 'timeStamp.mismatch', explanation: 'the token signature does not cover its TSTInfo' },
+      );
       continue;
     }
     statuses.push({ code: 'timeStamp.validated', explanation: `timestamp ${t.time.toISOString()}` });

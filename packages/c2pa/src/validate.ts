@@ -3,10 +3,14 @@
  * "Validation"): structure → claim signature and credential → hashed URIs of the claim's
  * assertions → hard binding (`c2pa.hash.data`, streamed) → ingredient manifests, recursively →
  * state. Every status found is returned as data; only "no C2PA data at all" throws
- * (`c2pa.jumbf.not-found`, c2pa-rs `JumbfNotFound`), as the official reader does.
+ * (`c2pa.jumbf.not-found`, c2pa-rs `JumbfNotFound`), as the official reader does. An asset whose
+ * XMP references a remote manifest (§11.3) is validated against the store `fetchRemote` returns
+ * (its data hash then covers the whole asset); unfetched, it is reported `manifest.inaccessible`
+ * (the official reader raises `RemoteManifestUrl` / `RemoteManifestFetch` there instead).
  *
- * State (c2pa-rs `ValidationState`): any failure code of the active manifest other than
- * `signingCredential.untrusted` → `Invalid`; else `Trusted` when the signer chain reaches a
+ * State (c2pa-rs `ValidationState`): any failure code of the active manifest (its ingredients'
+ * failures included, as the reader's ingredient deltas; timestamp problems are informational)
+ * other than `signingCredential.untrusted` → `Invalid`; else `Trusted` when the signer chain reaches a
  * configured anchor; else `Valid` (with `signingCredential.untrusted` when nothing is trusted).
  * Trust verdicts are kept apart — signer, timestamp authority, ingredient signers — so a caller
  * sees which one failed (c2pa-rs#1922, #1609 ask for this).
@@ -76,6 +80,13 @@ export interface ValidateOptions {
   readonly sidecar?: Uint8Array;
   /** A remote manifest store already downloaded (validates offline). */
   readonly remoteManifest?: Uint8Array;
+  /**
+   * Fetches the remote manifest store an asset references in its XMP (`dcterms:provenance`,
+   * C2PA 2.x §11.3) when it embeds none — an injected function (an HTTP adapter, a cache); this
+   * package does no network I/O. Without it, or when it fails, such an asset is reported with
+   * the specification's `manifest.inaccessible` (state Invalid).
+   */
+  readonly fetchRemote?: (url: string) => Promise<Uint8Array>;
   readonly limits?: ValidateLimits;
   readonly policy?: CredentialPolicy;
   readonly registry?: AssetHandlerRegistry;
@@ -104,9 +115,14 @@ export interface ManifestReport {
   /** Claim signature algorithm (suite id), when known. */
   readonly signatureAlg: string | undefined;
   readonly signer: TrustVerdict | undefined;
-  /** The post-quantum countersignature of a hybrid signature, when checked. */
+  /** The post-quantum countersignature of a hybrid signature, when checked (`signer`: its chain's verdict). */
   readonly hybrid:
-    | { readonly present: boolean; readonly valid: boolean; readonly suite?: string }
+    | {
+        readonly present: boolean;
+        readonly valid: boolean;
+        readonly suite?: string;
+        readonly signer?: TrustVerdict;
+      }
     | undefined;
   /** Verified signing time from an RFC 3161 timestamp, when one verified. */
   readonly signedAt: Date | undefined;
@@ -122,10 +138,14 @@ export interface ValidationReport {
   readonly failureCodes: readonly string[];
   readonly activeManifest: string | undefined;
   readonly manifests: number;
+  /** The remote manifest URL from the asset's XMP, when the store was (to be) fetched from there. */
+  readonly remoteManifestUrl?: string;
   readonly perManifest: readonly ManifestReport[];
   /** Separate verdicts: who signed, who timestamped, who signed the ingredients. */
   readonly trust: {
     readonly signer: TrustVerdict | undefined;
+    /** The PQ countersignature's chain of a hybrid signature, when it verified. */
+    readonly hybridSigner?: TrustVerdict | undefined;
     readonly timestamp: TrustVerdict | undefined;
     readonly ingredients: readonly ({ readonly manifest: string } & TrustVerdict)[];
   };
@@ -140,6 +160,7 @@ const OptionsSchema = z.object({
   hybrid: z.optional(z.enum(['required', 'if-present', 'ignore'])),
   sidecar: z.optional(bytesSchema),
   remoteManifest: z.optional(bytesSchema),
+  fetchRemote: z.optional(z.custom<(url: string) => Promise<Uint8Array>>((v) => typeof v === 'function')),
   limits: z.optional(
     z.object({
       maxDepth: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
@@ -196,6 +217,15 @@ function unique(codes: readonly string[]): string[] {
   return [...new Set(codes)];
 }
 
+/** The asset's remote manifest reference; a broken container has none. */
+function safeRemoteUrl(handler: AssetHandler, b: Uint8Array): string | undefined {
+  try {
+    return handler.findRemoteManifestUrl(b);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The bytes of the input, reading a stream prefix until the handler finds the store (bounded). */
 async function locateStore(
   handler: AssetHandler,
@@ -220,12 +250,7 @@ async function locateStore(
     b: Uint8Array,
     found: NonNullable<ReturnType<AssetHandler['findManifestStore']>> | undefined,
   ): { store: Uint8Array; ranges: readonly ByteRange[]; remoteUrl?: string } | undefined => {
-    let remoteUrl: string | undefined;
-    try {
-      remoteUrl = handler.findRemoteManifestUrl(b);
-    } catch {
-      remoteUrl = undefined;
-    }
+    const remoteUrl = safeRemoteUrl(handler, b);
     if (found === undefined) {
       throw new OmtError(
         C2PA_ERROR.jumbfNotFound,
@@ -261,11 +286,13 @@ async function locateStore(
       parts.push(b);
       const found = tryFind(b, false);
       if (found) return withRemote(b, found);
-      if (size >= maxScan)
+      if (size >= maxScan) {
+        if (safeRemoteUrl(handler, b) !== undefined) withRemote(b, undefined); // throws with the URL
         throw new OmtError(
           C2PA_ERROR.jumbfNotFound,
           `no C2PA manifest store in the first ${maxScan} bytes of the stream`,
         );
+      }
       nextTry = size * 2;
     }
   }
@@ -303,6 +330,10 @@ function boxHashMatches(
 /**
  * Validates one manifest: signature, hashed URIs, (for the active one) the data hash, and its
  * ingredients recursively. `path` holds the labels being validated above it (cycle guard).
+ * `signatureOnly`: an ingredient whose manifest matched its hashed URI is checked as c2pa-rs
+ * checks it (`ingredient_checks`): claim signature and credential, then its own ingredients —
+ * its assertions were validated when it was ingested (the ingredient's `validationResults`
+ * record that), and the matching hash shows the manifest is unchanged since.
  */
 async function validateManifest(
   ctx: Ctx,
@@ -310,6 +341,7 @@ async function validateManifest(
   role: 'active' | 'ingredient',
   path: readonly string[],
   asset: (() => AssetSource) | undefined,
+  signatureOnly = false,
 ): Promise<ManifestReport> {
   const done = ctx.reports.get(manifest.label);
   if (done !== undefined) return done;
@@ -343,7 +375,7 @@ async function validateManifest(
   for (const st of result.statuses) statuses.push({ ...st, url: `${mUrl}c2pa.signature` });
 
   // 2. Hashed URIs of every assertion the claim references (§15.10).
-  const uriStatuses = verifyClaimAssertionUris(ctx.store, manifest);
+  const uriStatuses = signatureOnly ? [] : verifyClaimAssertionUris(ctx.store, manifest);
   statuses.push(...uriStatuses);
   for (const a of manifest.assertions) {
     // An assertion that was signed (its hashed URI matched) yet does not decode.
@@ -366,7 +398,9 @@ async function validateManifest(
     (a) =>
       HARD_BINDING.test(a.baseLabel) && referenced.has(absoluteUri(manifest, `c2pa.assertions/${a.label}`)),
   );
-  if (manifest.kind === 'standard' && bindings.length === 0) {
+  if (signatureOnly) {
+    // not re-checked (see above)
+  } else if (manifest.kind === 'standard' && bindings.length === 0) {
     statuses.push({
       code: STATUS.claimHardBindingsMissing,
       url: mUrl,
@@ -392,7 +426,8 @@ async function validateManifest(
   }
 
   // 4. Ingredients (§15.11): the referenced manifest must be in the store and match its hash;
-  //    it is then validated itself (no data hash: its asset is not here).
+  //    it is then validated itself (no data hash: its asset is not here), signature-only when
+  //    the hash matched, and its failures count here (c2pa-rs ingredient deltas).
   for (const ing of manifest.ingredients) {
     const url = absoluteUri(manifest, `c2pa.assertions/${ing.label}`);
     let refs: ReturnType<typeof ingredientRefs>;
@@ -419,15 +454,22 @@ async function validateManifest(
     }
     const mismatchCode = refs.v1 ? STATUS.ingredientHashedUriMismatch : STATUS.ingredientManifestMismatch;
     const ok = boxHashMatches(refs.manifest, manifest.claim.alg, superBoxContents(target));
-    if (ok !== true) {
+    if (ok === undefined) {
       statuses.push({
-        code: ok === undefined ? STATUS.algorithmUnsupported : mismatchCode,
+        code: STATUS.algorithmUnsupported,
         url,
-        explanation: 'the ingredient manifest does not match its hashed URI',
+        explanation: 'the ingredient manifest hash algorithm is not supported',
       });
       continue;
     }
-    if (refs.signature !== undefined) {
+    // c2pa-rs ingredient_checks: a matching hash validates the ingredient manifest; a mismatch is
+    // a failure, and the ingredient is then validated in full (its assertions too).
+    statuses.push(
+      ok
+        ? { code: STATUS.ingredientManifestValidated, url, explanation: 'ingredient manifest hash matches' }
+        : { code: mismatchCode, url, explanation: 'the ingredient manifest does not match its hashed URI' },
+    );
+    if (ok && refs.signature !== undefined) {
       const sigBox = resolveJumbfUri(ctx.store, manifest, refs.signature.url);
       const sigOk = sigBox && boxHashMatches(refs.signature, manifest.claim.alg, superBoxContents(sigBox));
       statuses.push(
@@ -462,40 +504,29 @@ async function validateManifest(
       'ingredient',
       [...path, manifest.label],
       undefined,
+      ok,
     );
     const subTrust = sub.signer;
     if (subTrust !== undefined && !ctx.ingredientTrust.some((t) => t.manifest === sub.label))
       ctx.ingredientTrust.push({ manifest: sub.label, ...subTrust });
-    const subFailures = sub.failureCodes.filter((c) => !TRUST_ONLY.has(c));
-    if (
-      sub.statuses.some(
-        (s) => s.code === STATUS.claimSignatureMismatch || s.code === STATUS.claimSignatureMissing,
-      )
-    )
-      statuses.push({
-        code: STATUS.ingredientClaimSignatureMismatch,
-        url,
-        explanation: 'the ingredient claim signature does not verify',
-      });
-    statuses.push(
-      subFailures.length === 0
-        ? { code: STATUS.ingredientManifestValidated, url, explanation: 'ingredient manifest validated' }
-        : {
-            code: mismatchCode,
-            url,
-            explanation: `ingredient manifest failed: ${unique(subFailures).join(', ')}`,
-          },
-    );
+    // The ingredient's own failures (its URLs point into it) count for this manifest, as the
+    // official reader's ingredient deltas do for the validation state.
+    for (const st of sub.statuses)
+      if (sub.failureCodes.includes(st.code) && !statuses.some((x) => x.code === st.code && x.url === st.url))
+        statuses.push(st);
   }
 
   const report: ManifestReport = {
     label: manifest.label,
     role,
     statuses,
-    // The TSA verdict is kept apart (trust.timestamp): the official reader does not list TSA
-    // trust among the failures (C.jpg's DigiCert TSA is untrusted in both its runs).
+    // The TSA verdict is kept apart (trust.timestamp): the official reader logs every timestamp
+    // problem as informational, never a failure (C.jpg's DigiCert TSA is untrusted in both its
+    // runs; a token with a broken signature or for other bytes is dropped: c2pa-rs verify.rs).
     failureCodes: unique(
-      statuses.filter((s) => isFailureCode(s.code) && !TSA_TRUST.has(s.code)).map((s) => s.code),
+      statuses
+        .filter((s) => isFailureCode(s.code) && !TIMESTAMP_INFORMATIONAL.has(s.code))
+        .map((s) => s.code),
     ),
     signatureAlg: result.suite,
     signer: flatten(result.credential),
@@ -506,6 +537,7 @@ async function validateManifest(
             present: result.pq.present,
             valid: result.pq.valid,
             ...(result.pq.suite ? { suite: result.pq.suite } : {}),
+            ...(result.pq.credential ? { signer: flatten(result.pq.credential) as TrustVerdict } : {}),
           },
     signedAt: ts?.time,
     timestamp: ts?.verdict,
@@ -514,7 +546,12 @@ async function validateManifest(
   return report;
 }
 
-const TSA_TRUST: ReadonlySet<string> = new Set([STATUS.timeStampUntrusted, STATUS.timeStampOutsideValidity]);
+const TIMESTAMP_INFORMATIONAL: ReadonlySet<string> = new Set([
+  STATUS.timeStampUntrusted,
+  STATUS.timeStampOutsideValidity,
+  STATUS.timeStampMismatch,
+  STATUS.timeStampMalformed,
+]);
 
 /** Failure codes that do not make an asset Invalid (c2pa-rs: an untrusted signer is still Valid). */
 const TRUST_ONLY: ReadonlySet<string> = new Set([
@@ -522,23 +559,52 @@ const TRUST_ONLY: ReadonlySet<string> = new Set([
   STATUS.timeStampUntrusted,
 ]);
 
-function structureReport(code: string, explanation: string): ValidationReport {
-  const st: ValidationStatus = { code, explanation };
+function structureReport(code: string, explanation: string, remoteUrl?: string): ValidationReport {
+  const st: ValidationStatus = { code, explanation, ...(remoteUrl !== undefined ? { url: remoteUrl } : {}) };
   return {
     state: 'Invalid',
     statusCodes: [code],
     failureCodes: [code],
     activeManifest: undefined,
     manifests: 0,
+    ...(remoteUrl !== undefined ? { remoteManifestUrl: remoteUrl } : {}),
     perManifest: [],
     trust: { signer: undefined, timestamp: undefined, ingredients: [] },
     reports: [st],
   };
 }
 
+/** Largest remote manifest store accepted from `fetchRemote` (c2pa-rs caps responses alike). */
+const MAX_REMOTE_STORE = 64 * 1024 * 1024;
+
 /**
- * Validates the C2PA manifest store of an asset (embedded, sidecar or a downloaded remote
- * store) and returns the verdict with every status code found. Throws `c2pa.jumbf.not-found`
+ * The remote store through the injected fetcher, or why it is inaccessible (§15: "a manifest
+ * documented to exist in a remote location … not currently available" → `manifest.inaccessible`).
+ */
+async function fetchRemoteStore(
+  fetchRemote: ((url: string) => Promise<Uint8Array>) | undefined,
+  url: string,
+): Promise<Uint8Array | { explanation: string }> {
+  if (fetchRemote === undefined)
+    return {
+      explanation: `the asset references a remote manifest at ${url.slice(0, 200)}; it was not fetched (no fetchRemote given)`,
+    };
+  let bytes: unknown;
+  try {
+    bytes = await fetchRemote(url);
+  } catch (e) {
+    const why = e instanceof Error ? `: ${e.message.slice(0, 200)}` : '';
+    return { explanation: `the remote manifest at ${url.slice(0, 200)} could not be fetched${why}` };
+  }
+  if (!isBytes(bytes) || bytes.length === 0 || bytes.length > MAX_REMOTE_STORE)
+    return { explanation: `fetching ${url.slice(0, 200)} gave no usable manifest store bytes` };
+  return bytes;
+}
+
+/**
+ * Validates the C2PA manifest store of an asset (embedded, sidecar, a downloaded remote store,
+ * or the remote store its XMP references, through `fetchRemote`) and returns the verdict with
+ * every status code found. Throws `c2pa.jumbf.not-found`
  * when there is no C2PA data, `c2pa.asset.unsupported` for an unknown MIME type and
  * `c2pa.input.invalid` for bad options; anything wrong inside the data is a status.
  *
@@ -569,15 +635,23 @@ export async function validateAsset(
   const handler = external === undefined ? (o.registry ?? createAssetRegistry()).forMime(mime) : undefined;
 
   let store: ManifestStore;
+  let remoteManifestUrl: string | undefined;
   try {
     if (external !== undefined) {
       store = parseManifestStore(external, { limits: jumbfLimits });
     } else {
-      const found = await locateStore(
-        handler as AssetHandler,
-        source,
-        limits.maxScanBytes ?? 64 * 1024 * 1024,
-      );
+      let found: Awaited<ReturnType<typeof locateStore>>;
+      try {
+        found = await locateStore(handler as AssetHandler, source, limits.maxScanBytes ?? 64 * 1024 * 1024);
+      } catch (e) {
+        const url = isOmtError(e, C2PA_ERROR.jumbfNotFound) ? e.details?.remoteUrl : undefined;
+        if (typeof url !== 'string') throw e;
+        // A remote manifest (§11.3): fetched through the injected function, else inaccessible.
+        remoteManifestUrl = url;
+        const fetched = await fetchRemoteStore(o.fetchRemote, url);
+        if (!isBytes(fetched)) return structureReport(STATUS.manifestInaccessible, fetched.explanation, url);
+        found = { store: fetched, ranges: [], remoteUrl: url };
+      }
       if (found === undefined)
         throw new OmtError(C2PA_ERROR.jumbfNotFound, 'no C2PA manifest store in the asset');
       store = parseManifestStore(found.store, {
@@ -637,9 +711,11 @@ export async function validateAsset(
     failureCodes,
     activeManifest: active.label,
     manifests: store.manifests.length,
+    ...(remoteManifestUrl !== undefined ? { remoteManifestUrl } : {}),
     perManifest,
     trust: {
       signer: activeReport.signer,
+      ...(activeReport.hybrid?.signer ? { hybridSigner: activeReport.hybrid.signer } : {}),
       timestamp: activeReport.timestamp,
       ingredients: ctx.ingredientTrust,
     },

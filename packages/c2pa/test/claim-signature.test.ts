@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { claimSignatureTimestampTokens, signClaim, verifyClaimSignature } from '@omt/c2pa/claim-signature';
 import { createTestPki } from '@omt/c2pa/pki';
+import { claimSignatureTimestampMessage } from '@omt/c2pa/timestamp';
 import { createTrustList } from '@omt/c2pa/trust';
 import { concatBytes, fromUtf8, utf8 } from '@omt/core/bytes';
 import { CborTag, decodeCbor, encodeCbor } from '@omt/core/cbor';
@@ -104,7 +105,8 @@ describe('claim signatures made by c2pa-rs', () => {
       flip(tampered, Math.floor(tampered.length / 2));
       const bad = await verifyClaimSignature({ signature, claimBytes: tampered, trust, at });
       expect(bad.valid).toBe(false);
-      expect(codes(bad)).toEqual(['claimSignature.mismatch']);
+      // The credential is still judged, as the official reader reports it beside the mismatch.
+      expect(codes(bad)).toEqual(['signingCredential.trusted', 'claimSignature.mismatch']);
     });
   }
 
@@ -165,7 +167,7 @@ describe('signClaim → verifyClaimSignature', () => {
           flip(m, sigStart + i);
           const v = await verifyClaimSignature({ signature: m, claimBytes, trust, at: clock() });
           expect(v.valid).toBe(false);
-          expect(codes(v)[0]).toBe('claimSignature.mismatch');
+          expect(codes(v).at(-1)).toBe('claimSignature.mismatch');
         }),
         { numRuns: 8 },
       );
@@ -192,25 +194,46 @@ describe('signClaim → verifyClaimSignature', () => {
     });
   });
 
-  it('a timestamp provider (in-process fake TSA: no real TSA here) gets the CBOR of the signature; sigTst2 carries its token', async () => {
+  it('a timestamp callback gets ["CounterSignature", protected, h\'\', bstr(bstr(signature))] (c2pa-rs v2); a non-token reply is refused', async () => {
+    // The real TSA round trip (OpenSSL, official reader) is in timestamp-openssl-tsa.test.ts.
     const pki = await createTestPki({ suite: 'Ed25519', clock });
     if (pki.kind !== 'single') throw new Error('kind');
+    const signer = { suite: 'Ed25519' as const, secretKey: pki.signer.key.secretKey as Uint8Array };
     let seen: Uint8Array | undefined;
-    const fakeToken = Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00);
-    const sig = await signClaim({
-      claimBytes,
-      signer: { suite: 'Ed25519', secretKey: pki.signer.key.secretKey as Uint8Array },
-      chain: pki.chain,
-      timestamp: async (d) => {
-        seen = d;
-        return fakeToken;
-      },
-    });
-    const msg = decodeCoseSign1(sig);
-    expect(seen).toEqual(encodeCbor(msg.signature));
-    const r = await verifyClaimSignature({ signature: sig, claimBytes, at: clock() });
-    expect(r.timestampTokens).toEqual([fakeToken]);
-    expect(claimSignatureTimestampTokens(sig)).toEqual([fakeToken]);
+    await expect(
+      signClaim({
+        claimBytes,
+        signer,
+        chain: pki.chain,
+        timestamp: async (d) => {
+          seen = d;
+          return Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00);
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'c2pa.timestamp.malformed' });
+    // Ed25519 is deterministic: the plain signature is the one that was stamped.
+    const msg = decodeCoseSign1(await signClaim({ claimBytes, signer, chain: pki.chain }));
+    const expected = encodeCbor([
+      'CounterSignature',
+      msg.protectedBytes,
+      new Uint8Array(0),
+      encodeCbor(msg.signature),
+    ]);
+    expect(seen).toEqual(expected);
+    expect(claimSignatureTimestampMessage(msg.protectedBytes, msg.signature)).toEqual(expected);
+    await expect(
+      signClaim({
+        claimBytes,
+        signer,
+        chain: pki.chain,
+        timestamp: {
+          timestamp: async () => {
+            throw new Error('TSA down');
+          },
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'c2pa.timestamp.failed' });
+    expect(claimSignatureTimestampTokens(encodeCoseSign1(msg))).toEqual([]);
   });
 
   it('hybrid ML-DSA-65+ES256: classical signature + PQ countersignature; both required by policy', async () => {
@@ -282,7 +305,7 @@ describe('signClaim → verifyClaimSignature', () => {
       at: clock(),
       hybrid: 'required',
     });
-    expect(codes(other)).toEqual(['claimSignature.mismatch']);
+    expect(codes(other)).toEqual(['signingCredential.trusted', 'claimSignature.mismatch']);
   });
 
   it('bad input: statuses for missing / malformed / unsupported; OmtError for bad options', async () => {

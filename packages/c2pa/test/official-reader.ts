@@ -8,6 +8,10 @@ export interface OracleResult {
   state: string | null;
   codes: string[];
   activeFailures: string[];
+  /** Success codes of the active manifest (validation_results.activeManifest.success). */
+  successes: string[];
+  /** Informational codes of the active manifest (validation_results.activeManifest.informational). */
+  informational: string[];
   active: string | null;
   manifests: number;
   error?: string;
@@ -37,17 +41,34 @@ export async function officialReader(
     const j = JSON.parse(r.json()) as {
       validation_state: string;
       validation_status?: { code: string }[];
-      validation_results?: { activeManifest?: { failure?: { code: string }[] } };
+      validation_results?: {
+        activeManifest?: {
+          failure?: { code: string }[];
+          success?: { code: string }[];
+          informational?: { code: string }[];
+        };
+      };
       manifests: Record<string, unknown>;
     };
     return {
       state: j.validation_state,
       codes: (j.validation_status ?? []).map((s) => s.code),
       activeFailures: (j.validation_results?.activeManifest?.failure ?? []).map((s) => s.code),
+      successes: (j.validation_results?.activeManifest?.success ?? []).map((s) => s.code),
+      informational: (j.validation_results?.activeManifest?.informational ?? []).map((s) => s.code),
       active: r.activeLabel() ?? null,
       manifests: Object.keys(j.manifests).length,
     };
   } catch (e) {
-    return { state: null, codes: [], activeFailures: [], active: null, manifests: 0, error: String(e) };
+    return {
+      state: null,
+      codes: [],
+      activeFailures: [],
+      successes: [],
+      informational: [],
+      active: null,
+      manifests: 0,
+      error: String(e),
+    };
   }
 }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { createAssetRegistry } from '@omt/c2pa/asset';
 import { readManifestStore } from '@omt/c2pa/manifest-store';
 import { createTestPki, type SingleTestPki } from '@omt/c2pa/pki';
-import { signFile } from '@omt/c2pa/sign';
+import { createC2paSigner, signFile } from '@omt/c2pa/sign';
 import { signFileStream } from '@omt/c2pa/sign-stream';
 import { validateAsset } from '@omt/c2pa/validate';
 import { concatBytes } from '@omt/core/bytes';
@@ -66,6 +66,12 @@ describe('signFileStream', () => {
         if (suite === 'Ed25519') {
           // Deterministic signatures: the whole file is the same.
           expect(out).toEqual(bytes);
+          // A prepared signer (createC2paSigner) signs the very same bytes, streamed or not.
+          const { key, chain, ...rest } = common;
+          const signer = await createC2paSigner({ key, chain });
+          expect((await signFile({ asset, ...rest, signer })).asset).toEqual(bytes);
+          const viaSigner = await signFileStream({ source: chunked(asset, 1000), ...rest, signer });
+          expect(await collect(viaSigner.output())).toEqual(bytes);
         } else {
           // ECDSA signatures are randomized: the same layout, the same bytes outside the store.
           expect(out.length).toBe(bytes.length);

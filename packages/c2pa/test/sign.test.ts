@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { readManifestStore } from '@omt/c2pa/manifest-store';
 import { createTestPki, type HybridTestPki, type SingleTestPki } from '@omt/c2pa/pki';
-import { signFile } from '@omt/c2pa/sign';
+import { createC2paSigner, signFile } from '@omt/c2pa/sign';
 import { createTrustList } from '@omt/c2pa/trust';
 import { validateAsset } from '@omt/c2pa/validate';
 import { COSE_HEADER, decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
@@ -287,5 +287,23 @@ describe('signFile → validateAsset and the official reader', () => {
     await expect(
       signFile({ asset: td('no_manifest.jpg'), mime: 'text/plain', key: s.key, chain: s.chain }),
     ).rejects.toMatchObject({ code: 'c2pa.asset.unsupported' });
+    // A prepared signer instead of key + chain: not both, not neither, not another suite.
+    const signer = await createC2paSigner({ key: s.key, chain: s.chain });
+    const asset = td('no_manifest.jpg');
+    await expect(signFile({ asset, mime: 'image/jpeg', signer, key: s.key })).rejects.toMatchObject({
+      code: 'c2pa.input.invalid',
+    });
+    await expect(signFile({ asset, mime: 'image/jpeg' })).rejects.toMatchObject({
+      code: 'c2pa.input.invalid',
+    });
+    await expect(
+      signFile({ asset, mime: 'image/jpeg', signer, suite: signer.suite === 'ES384' ? 'ES256' : 'ES384' }),
+    ).rejects.toMatchObject({ code: 'core.key.suite-mismatch' });
+    await expect(
+      signFile({ asset, mime: 'image/jpeg', signer: { sign: 'no' } as never }),
+    ).rejects.toMatchObject({ code: 'c2pa.input.invalid' });
+    await expect(createC2paSigner({ key: s.key, chain: [] })).rejects.toMatchObject({
+      code: 'c2pa.input.invalid',
+    });
   });
 });

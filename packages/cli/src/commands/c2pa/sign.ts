@@ -1,14 +1,21 @@
-import { basename } from 'node:path';
-import { splitHybridChain } from '@omt/c2pa/pki';
-import { type ManifestDefinition, parseManifestDefinition, signFile } from '@omt/c2pa/sign';
-import { decodeCertificatesPem, parseCertificate } from '@omt/c2pa/x509';
+import { access } from 'node:fs/promises';
+import path, { basename } from 'node:path';
+import { isRemoteManifestUrl } from '@omt/c2pa/asset';
+import {
+  type C2paSigner,
+  createC2paSigner,
+  type ManifestDefinition,
+  parseManifestDefinition,
+  signFile,
+} from '@omt/c2pa/sign';
+import { parseCertificate } from '@omt/c2pa/x509';
 import { concatBytes, equalBytes } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { parseJson } from '@omt/core/jcs';
-import { importPem, type KeyMaterial } from '@omt/core/keys';
+import { importPem } from '@omt/core/keys';
 import { getSuite, type SuiteId } from '@omt/core/suites';
 import { parseCommandArgs, requireFlag, requirePositional } from '../../args.js';
-import { type CliContext, type CommandResult, printJson } from '../../context.js';
+import { type CliContext, type CommandResult, printJson, UsageError } from '../../context.js';
 import { readTextFile, writeOutputFile } from '../../files.js';
 import { readAssetFile } from './asset-file.js';
 import { C2PA_SIGNING_SUITES, RSA_SIGNING_SUITES, resolveC2paSuite } from './suite-option.js';
@@ -17,8 +24,8 @@ export const signHelp: string = `omt sign — sign a JPEG or PNG with Content Cr
 
 Usage:
   omt sign <in> -o <out> --key <signer.key.pem> --cert <chain.pem> [--alg <suite>|hybrid]
-           [--manifest <manifest.json>] [--parent <file>] [--sidecar] [--metadata]
-           [--force] [--json]
+           [--manifest <manifest.json>] [--parent <file>] [--sidecar | --remote-url <url>]
+           [--metadata] [--force] [--json]
       Builds a C2PA v2 manifest (c2pa.actions.v2 "created", or "opened" with --parent; the
       data hash over the asset), signs its claim and embeds the store (JPEG APP11 segments,
       PNG caBX chunk) into <out>.
@@ -33,6 +40,10 @@ Usage:
       --parent   the file this one was made from: recorded as a parentOf ingredient, its own
                  manifest store carried along
       --sidecar  write <out> as a .c2pa manifest store and leave the asset unchanged
+      --remote-url <url>
+                 a remote manifest: <out> gets an XMP dcterms:provenance reference to <url>
+                 (no embedded store; the data hash covers the whole file) and the manifest
+                 store is written to <out>.c2pa, to be served at <url>
       --metadata add a c2pa.metadata assertion with EXIF/IPTC/XMP fields read from the asset
       The MIME type comes from the file's content (JPEG or PNG). <out> is not overwritten
       unless --force is given.
@@ -56,25 +67,34 @@ function chooseSuite(alg: string | undefined, keyPem: string): SuiteId | undefin
  * Refuses a key that does not belong to the signing certificate (`cli.key.cert-mismatch`):
  * otherwise the file would be signed and then fail validation (claimSignature.mismatch).
  * Hybrid: the PQ half must match the PQ leaf and the classical half the classical leaf.
+ * (RSA signers hold a WebCrypto key without its public part: not checked here.)
  */
-function checkKeyMatchesChain(key: KeyMaterial, chainPem: string): void {
-  const ders = decodeCertificatesPem(chainPem);
-  if (ders.length === 0)
-    throw new OmtError('c2pa.x509.malformed', 'the --cert file holds no CERTIFICATE block');
+function checkKeyMatchesChain(signer: C2paSigner): void {
+  if (signer.publicKey === undefined) return;
   let expected: Uint8Array | undefined;
-  if (getSuite(key.suite).family === 'hybrid') {
-    const split = splitHybridChain(ders);
-    const pq = parseCertificate(split.pq[0] as Uint8Array).publicKey;
-    const cl = parseCertificate(split.classical[0] as Uint8Array).publicKey;
+  if (signer.pqChain !== undefined) {
+    const pq = parseCertificate(signer.pqChain[0] as Uint8Array).publicKey;
+    const cl = parseCertificate(signer.chain[0] as Uint8Array).publicKey;
     if (pq !== undefined && cl !== undefined) expected = concatBytes(pq.publicKey, cl.publicKey);
   } else {
-    expected = parseCertificate(ders[0] as Uint8Array).publicKey?.publicKey;
+    expected = parseCertificate(signer.chain[0] as Uint8Array).publicKey?.publicKey;
   }
-  if (expected === undefined || !equalBytes(expected, key.publicKey)) {
+  if (expected === undefined || !equalBytes(expected, signer.publicKey)) {
     throw new OmtError(
       'cli.key.cert-mismatch',
-      `the --key does not belong to the signing certificate in --cert (the ${key.suite} public keys differ)`,
+      `the --key does not belong to the signing certificate in --cert (the ${signer.suite} public keys differ)`,
     );
+  }
+}
+
+/** Refuses to overwrite `files` (without --force) before anything is written. */
+async function refuseExisting(ctx: CliContext, files: readonly string[]): Promise<void> {
+  for (const f of files) {
+    const exists = await access(path.resolve(ctx.cwd, f)).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new OmtError('cli.file.exists', `${f} exists already (use --force to overwrite)`);
   }
 }
 
@@ -90,6 +110,7 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
       manifest: { type: 'string', short: 'm' },
       parent: { type: 'string' },
       sidecar: { type: 'boolean' },
+      'remote-url': { type: 'string' },
       metadata: { type: 'boolean' },
       force: { type: 'boolean', short: 'f' },
     },
@@ -104,6 +125,11 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
   const keyFile = requireFlag(args, 'key');
   const certFile = requireFlag(args, 'cert');
   const sidecar = args.values.sidecar === true;
+  const remoteUrl = args.values['remote-url'] as string | undefined;
+  if (remoteUrl !== undefined && sidecar)
+    throw new UsageError('--remote-url and --sidecar exclude each other');
+  if (remoteUrl !== undefined && !isRemoteManifestUrl(remoteUrl))
+    throw new UsageError('--remote-url must be an absolute http(s) URL');
   const keyPem = await readTextFile(ctx, keyFile);
   const chainPem = await readTextFile(ctx, certFile);
   const suite = chooseSuite(args.values.alg as string | undefined, keyPem);
@@ -122,34 +148,41 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
   const asset = await readAssetFile(ctx, input);
   const parentFile = args.values.parent as string | undefined;
   const parent = parentFile === undefined ? undefined : await readAssetFile(ctx, parentFile);
-  if (suite === undefined || !RSA_SIGNING_SUITES.includes(suite)) {
-    let key: KeyMaterial;
-    try {
-      key = importPem(keyPem, suite ? { suite } : undefined);
-    } catch (e) {
-      if (isOmtError(e)) throw e;
-      throw new OmtError('core.key.malformed', `${keyFile} is not a usable private key`, { cause: e });
-    }
-    if (key.secretKey === undefined) {
+  let signer: C2paSigner;
+  try {
+    signer = await createC2paSigner({ key: keyPem, chain: chainPem, ...(suite ? { suite } : {}) });
+  } catch (e) {
+    if (isOmtError(e, 'core.key.malformed') && /has no secret part/.test(e.message))
       throw new OmtError('core.key.malformed', `${keyFile} holds a public key; --key needs the private key`);
-    }
-    checkKeyMatchesChain(key, chainPem);
+    if (isOmtError(e)) throw e;
+    throw new OmtError('core.key.malformed', `${keyFile} is not a usable private key`, { cause: e });
   }
+  checkKeyMatchesChain(signer);
+  const storeFile = `${out}.c2pa`;
+  const exclusive = args.values.force !== true;
+  if (remoteUrl !== undefined && exclusive) await refuseExisting(ctx, [out, storeFile]);
   const signed = await signFile({
     asset: asset.bytes,
     mime: asset.mime,
-    key: keyPem,
-    chain: chainPem,
-    ...(suite ? { suite } : {}),
+    signer,
     ...(manifest ? { manifest } : {}),
     ...(parent ? { parent: { bytes: parent.bytes, mime: parent.mime, title: basename(parent.name) } } : {}),
     ...(sidecar ? { sidecar: true } : {}),
+    ...(remoteUrl !== undefined ? { remoteUrl } : {}),
     ...(args.values.metadata === true ? { metadata: true } : {}),
   });
   const bytes = sidecar ? signed.sidecar : signed.asset;
   if (bytes === undefined) throw new OmtError('cli.internal', 'signing produced no output');
-  const written = await writeOutputFile(ctx, out, bytes, { exclusive: args.values.force !== true });
-  const usedSuite = suite ?? importPem(keyPem).suite;
+  const written = await writeOutputFile(ctx, out, bytes, { exclusive });
+  let storeWritten: string | undefined;
+  if (remoteUrl !== undefined) {
+    if (signed.sidecar === undefined)
+      throw new OmtError('cli.internal', 'signing produced no manifest store');
+    storeWritten = await writeOutputFile(ctx, storeFile, signed.sidecar, { exclusive });
+  }
+  const usedSuite = signer.suite;
+  const c2paBytes =
+    sidecar || remoteUrl !== undefined ? (signed.sidecar?.length ?? 0) : bytes.length - asset.bytes.length;
   if (args.values.json) {
     printJson(ctx, {
       input,
@@ -158,13 +191,22 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
       alg: usedSuite,
       manifestLabel: signed.manifestLabel,
       sidecar,
+      ...(remoteUrl !== undefined ? { remoteUrl, manifestStore: storeWritten } : {}),
       size: bytes.length,
       addedBytes: sidecar ? bytes.length : bytes.length - asset.bytes.length,
     });
   } else {
+    const what = sidecar
+      ? 'sidecar manifest store'
+      : remoteUrl !== undefined
+        ? `${asset.mime} (remote manifest reference)`
+        : asset.mime;
     ctx.stdout(
-      `signed ${input} with ${usedSuite}: ${sidecar ? 'sidecar manifest store' : asset.mime} written to ${written}\n` +
-        `  manifest ${signed.manifestLabel} (${sidecar ? bytes.length : bytes.length - asset.bytes.length} bytes of C2PA data)\n`,
+      `signed ${input} with ${usedSuite}: ${what} written to ${written}\n` +
+        `  manifest ${signed.manifestLabel} (${c2paBytes} bytes of C2PA data)\n` +
+        (storeWritten !== undefined
+          ? `  manifest store written to ${storeWritten}: serve it at ${remoteUrl}\n`
+          : ''),
     );
   }
   return { exitCode: 0 };

@@ -14,7 +14,10 @@ Usage:
       Validates the manifest store embedded in a JPEG or PNG (or the --sidecar store for the
       file, or a bare .c2pa store): structure, hashed URIs, the data hash over the asset
       (streamed for large files), the claim signature, the certificate chain and ingredient
-      manifests. Reports the state as the official C2PA SDK does:
+      manifests. A file that references a remote manifest (XMP dcterms:provenance, written by
+      omt sign --remote-url) is validated with the downloaded store given as --sidecar; without
+      it the report is manifest.inaccessible (no network access here).
+      Reports the state as the official C2PA SDK does:
         Invalid  a failure (e.g. assertion.dataHash.mismatch, claimSignature.mismatch)
         Valid    everything verifies; the signer is not in a trust list (signingCredential.untrusted)
         Trusted  everything verifies and the signer chains to a --trust anchor
@@ -90,6 +93,7 @@ export async function runVerify(ctx: CliContext, argv: string[]): Promise<Comman
       failureCodes: report.failureCodes,
       activeManifest: report.activeManifest ?? null,
       manifests: report.manifests,
+      ...(report.remoteManifestUrl !== undefined ? { remoteManifestUrl: report.remoteManifestUrl } : {}),
       signatureAlg: active?.signatureAlg ?? null,
       hybrid: active?.hybrid ?? null,
       signedAt: active?.signedAt?.toISOString() ?? null,
@@ -101,6 +105,12 @@ export async function runVerify(ctx: CliContext, argv: string[]): Promise<Comman
   const lines = [`${name}: ${report.state}`];
   if (report.activeManifest !== undefined)
     lines.push(`  active manifest: ${report.activeManifest} (${report.manifests} in store)`);
+  if (report.remoteManifestUrl !== undefined)
+    lines.push(
+      report.failureCodes.includes('manifest.inaccessible')
+        ? `  remote manifest: ${report.remoteManifestUrl} (not fetched: download it and pass --sidecar <file.c2pa>)`
+        : `  remote manifest: ${report.remoteManifestUrl}`,
+    );
   if (active?.signatureAlg !== undefined) {
     const pq = active.hybrid?.present
       ? ` + ${active.hybrid.suite ?? 'PQ'} countersignature (${active.hybrid.valid ? 'valid' : 'INVALID'})`
@@ -109,6 +119,8 @@ export async function runVerify(ctx: CliContext, argv: string[]): Promise<Comman
   }
   const signer = report.trust.signer;
   if (signer !== undefined) lines.push(`  signer: ${signer.subject ?? '?'} — ${signer.code}`);
+  const pqSigner = report.trust.hybridSigner;
+  if (pqSigner !== undefined) lines.push(`  PQ signer: ${pqSigner.subject ?? '?'} — ${pqSigner.code}`);
   if (report.trust.timestamp !== undefined) lines.push(`  timestamp: ${report.trust.timestamp.code}`);
   for (const t of report.trust.ingredients)
     lines.push(`  ingredient signer ${t.subject ?? t.manifest}: ${t.code}`);
