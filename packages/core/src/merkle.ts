@@ -61,7 +61,39 @@ function checkLeafHashes(hashes: unknown): asserts hashes is readonly Uint8Array
  */
 export function hashLeaf(data: Uint8Array): Uint8Array {
   if (!isBytes(data)) throw invalid('leaf data must be a Uint8Array');
+  const native = nativeSha256();
+  if (native !== undefined) {
+    const input = new Uint8Array(data.length + 1);
+    input[0] = LEAF_PREFIX;
+    input.set(data, 1);
+    return native(input);
+  }
   return sha256.create().update(Uint8Array.of(LEAF_PREFIX)).update(data).digest();
+}
+
+type OneShot = (data: Uint8Array) => Uint8Array;
+let native: OneShot | null | undefined;
+
+/**
+ * node:crypto's one-shot SHA-256 where the runtime has it (about twice noble's speed on the
+ * small inputs of Merkle trees and audit entries), found by feature detection so browsers keep
+ * the portable path. Both give the same bytes (the Merkle vectors run on both).
+ */
+function nativeSha256(): OneShot | undefined {
+  if (native === undefined) {
+    const crypto = (
+      globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+    ).process?.getBuiltinModule?.('crypto') as
+      | { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Uint8Array }
+      | undefined;
+    const hash = crypto?.hash;
+    native =
+      typeof hash === 'function'
+        ? // A copy: small Buffers may be slices of Node's shared pool.
+          (data) => new Uint8Array(hash('sha256', data, 'buffer'))
+        : null;
+  }
+  return native ?? undefined;
 }
 
 /**
@@ -79,6 +111,14 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
 }
 
 function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  const fast = nativeSha256();
+  if (fast !== undefined) {
+    const input = new Uint8Array(65);
+    input[0] = NODE_PREFIX;
+    input.set(left, 1);
+    input.set(right, 33);
+    return fast(input);
+  }
   return sha256.create().update(Uint8Array.of(NODE_PREFIX)).update(left).update(right).digest();
 }
 
@@ -166,7 +206,8 @@ export class MerkleTree {
     checkSize(level, 'level');
     checkSize(index, 'index');
     const h = this.#levels[level]?.[index];
-    if (h === undefined) throw invalid(`no complete subtree at level ${level}, index ${index} (size ${this.size})`);
+    if (h === undefined)
+      throw invalid(`no complete subtree at level ${level}, index ${index} (size ${this.size})`);
     return h.slice();
   }
 

@@ -1,6 +1,6 @@
 /**
  * Framed streaming of envelopes (envelope.ts): plaintext in, frames out, and back, with memory
- * bounded by one frame whatever the file size. Works on `AsyncIterable<Uint8Array>` and on WHATWG
+ * bounded by a frame whatever the file size. Works on `AsyncIterable<Uint8Array>` and on WHATWG
  * `ReadableStream<Uint8Array>` (read through `getReader()`, so browsers without async-iterable
  * streams work too).
  *
@@ -23,47 +23,130 @@ import {
 /** Byte input of the streaming functions. */
 export type ByteSource = AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | Iterable<Uint8Array>;
 
-/** Iterates any {@link ByteSource}; refuses non-byte chunks with `kms.input.invalid`. */
-export async function* iterateBytes(source: ByteSource): AsyncGenerator<Uint8Array> {
-  if (typeof (source as ReadableStream<Uint8Array>).getReader === 'function') {
-    const reader = (source as ReadableStream<Uint8Array>).getReader();
-    try {
-      for (;;) {
+function notBytes(): OmtError {
+  return new OmtError('kms.input.invalid', 'stream chunks must be Uint8Array');
+}
+
+/**
+ * Pulls the chunks of a {@link ByteSource} one at a time, straight from its reader or iterator (no
+ * generator in between: at 64 KiB frames every hop per chunk shows). Refuses non-byte chunks with
+ * `kms.input.invalid`.
+ */
+class ChunkPuller {
+  readonly #next: () => Promise<Uint8Array | undefined> | Uint8Array | undefined;
+  readonly #close: () => Promise<void> | void;
+
+  constructor(source: ByteSource) {
+    if (typeof (source as ReadableStream<Uint8Array>).getReader === 'function') {
+      const reader = (source as ReadableStream<Uint8Array>).getReader();
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        reader.releaseLock();
+      };
+      this.#next = async () => {
         const { done, value } = await reader.read();
-        if (done) return;
-        if (!(value instanceof Uint8Array))
-          throw new OmtError('kms.input.invalid', 'stream chunks must be Uint8Array');
-        yield value;
-      }
-    } finally {
-      reader.releaseLock();
+        if (done) {
+          release();
+          return undefined;
+        }
+        if (!(value instanceof Uint8Array)) throw notBytes();
+        return value;
+      };
+      this.#close = release;
+      return;
+    }
+    const asyncIt = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator];
+    const syncIt = (source as Iterable<Uint8Array>)[Symbol.iterator];
+    if (typeof asyncIt === 'function') {
+      const it = asyncIt.call(source);
+      this.#next = async () => {
+        const r = await it.next();
+        if (r.done) return undefined;
+        if (!(r.value instanceof Uint8Array)) throw notBytes();
+        return r.value;
+      };
+      this.#close = async () => {
+        await it.return?.();
+      };
+    } else if (typeof syncIt === 'function') {
+      const it = syncIt.call(source);
+      this.#next = () => {
+        const r = it.next();
+        if (r.done) return undefined;
+        if (!(r.value instanceof Uint8Array)) throw notBytes();
+        return r.value;
+      };
+      this.#close = () => {
+        it.return?.();
+      };
+    } else {
+      throw new OmtError('kms.input.invalid', 'expected a ReadableStream or (async) iterable of Uint8Array');
     }
   }
-  if (
-    typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] !== 'function' &&
-    typeof (source as Iterable<Uint8Array>)[Symbol.iterator] !== 'function'
-  ) {
-    throw new OmtError('kms.input.invalid', 'expected a ReadableStream or (async) iterable of Uint8Array');
+
+  /** The next chunk, or undefined at the end. */
+  next(): Promise<Uint8Array | undefined> | Uint8Array | undefined {
+    return this.#next();
   }
-  for await (const chunk of source as AsyncIterable<Uint8Array>) {
-    if (!(chunk instanceof Uint8Array))
-      throw new OmtError('kms.input.invalid', 'stream chunks must be Uint8Array');
-    yield chunk;
+
+  /** Stops the source (iterators are returned; a stream's reader is released). */
+  async close(): Promise<void> {
+    await this.#close();
   }
 }
 
+/** Iterates any {@link ByteSource}; refuses non-byte chunks with `kms.input.invalid`. */
+export async function* iterateBytes(source: ByteSource): AsyncGenerator<Uint8Array> {
+  const puller = new ChunkPuller(source);
+  let finished = false;
+  try {
+    for (;;) {
+      const chunk = await puller.next();
+      if (chunk === undefined) {
+        finished = true;
+        return;
+      }
+      yield chunk;
+    }
+  } finally {
+    if (!finished) await puller.close();
+  }
+}
+
+const EMPTY = /* @__PURE__ */ new Uint8Array(0);
+
 /** Reads exact byte counts from a chunked source, buffering at most one request. */
 export class ByteReader {
-  readonly #it: AsyncIterator<Uint8Array>;
-  #buf: Uint8Array = new Uint8Array(0);
+  readonly #source: ChunkPuller;
+  #buf: Uint8Array = EMPTY;
   #off = 0;
   #done = false;
 
   constructor(source: ByteSource) {
-    this.#it = iterateBytes(source)[Symbol.asyncIterator]();
+    this.#source = new ChunkPuller(source);
   }
 
-  /** Up to `n` bytes; fewer only at the end of the input. */
+  async #pull(): Promise<Uint8Array | undefined> {
+    if (this.#done) return undefined;
+    const c = await this.#source.next();
+    if (c === undefined) this.#done = true;
+    return c;
+  }
+
+  /**
+   * `n` bytes when they are already buffered (a view, no copy, no wait), else undefined — then
+   * {@link read} them.
+   */
+  readBuffered(n: number): Uint8Array | undefined {
+    if (this.#buf.length - this.#off < n) return undefined;
+    const out = this.#buf.subarray(this.#off, this.#off + n);
+    this.#off += n;
+    return out;
+  }
+
+  /** Up to `n` bytes; fewer only at the end of the input. A view whenever one chunk holds them. */
   async read(n: number): Promise<Uint8Array> {
     const avail = this.#buf.length - this.#off;
     if (avail >= n) {
@@ -73,37 +156,30 @@ export class ByteReader {
     }
     // Nothing buffered and the next chunk holds the whole request (a frame written as its own
     // chunk, as encryptStream emits them): hand out a view of the chunk, no copy.
-    if (avail === 0 && !this.#done) {
-      const r = await this.#it.next();
-      if (r.done) {
-        this.#done = true;
-        return new Uint8Array(0);
-      }
-      if (r.value.length >= n) {
-        this.#buf = r.value;
-        this.#off = n;
-        return r.value.subarray(0, n);
-      }
-      this.#buf = r.value;
+    if (avail === 0) {
+      const c = await this.#pull();
+      if (c === undefined) return EMPTY;
+      this.#buf = c;
       this.#off = 0;
+      if (c.length >= n) {
+        this.#off = n;
+        return c.subarray(0, n);
+      }
       return this.read(n);
     }
     const out = new Uint8Array(n);
     out.set(this.#buf.subarray(this.#off), 0);
     let filled = avail;
-    this.#buf = new Uint8Array(0);
+    this.#buf = EMPTY;
     this.#off = 0;
-    while (filled < n && !this.#done) {
-      const r = await this.#it.next();
-      if (r.done) {
-        this.#done = true;
-        break;
-      }
-      const take = Math.min(n - filled, r.value.length);
-      out.set(r.value.subarray(0, take), filled);
+    while (filled < n) {
+      const c = await this.#pull();
+      if (c === undefined) break;
+      const take = Math.min(n - filled, c.length);
+      out.set(c.subarray(0, take), filled);
       filled += take;
-      if (take < r.value.length) {
-        this.#buf = r.value;
+      if (take < c.length) {
+        this.#buf = c;
         this.#off = take;
       }
     }
@@ -113,13 +189,9 @@ export class ByteReader {
   /** True when no byte is left. */
   async atEnd(): Promise<boolean> {
     while (this.#buf.length - this.#off === 0) {
-      if (this.#done) return true;
-      const r = await this.#it.next();
-      if (r.done) {
-        this.#done = true;
-        return true;
-      }
-      this.#buf = r.value;
+      const c = await this.#pull();
+      if (c === undefined) return true;
+      this.#buf = c;
       this.#off = 0;
     }
     return false;
@@ -127,7 +199,9 @@ export class ByteReader {
 
   /** Stops the underlying source. */
   async cancel(): Promise<void> {
-    await this.#it.return?.();
+    this.#done = true;
+    this.#buf = EMPTY;
+    await this.#source.close();
   }
 }
 
@@ -153,6 +227,120 @@ export async function readStreamHeader(
 }
 
 /**
+ * Cuts plaintext chunks into frames and seals them: regular frames of `frameSize`, then exactly one
+ * final frame once the input ended, holding what is left (fewer than `frameSize` bytes, possibly
+ * none). A full frame is therefore always regular and is sealed as soon as its bytes are there —
+ * in place, straight from the chunk — and only the bytes a chunk leaves over (less than a frame)
+ * wait, copied into one frame buffer, for the next chunk or the end.
+ *
+ * Output chunks: each frame's head, ciphertext and tag; with an engine that returns
+ * `ciphertext ‖ tag` in one buffer (WebCrypto), that buffer whole. Nothing large is copied, and a
+ * frame goes out whole (a reader in the same pipeline opens it while it is still in cache).
+ *
+ * @example
+ * ```ts
+ * const sealer = new FrameSealer(cipher);
+ * for await (const chunk of file) for (const out of await sealer.push(chunk)) sink.write(out);
+ * for (const out of await sealer.finish()) sink.write(out);
+ * ```
+ */
+export class FrameSealer {
+  readonly #cipher: EnvelopeCipher;
+  readonly #fs: number;
+  readonly #buf: Uint8Array;
+  #fill = 0;
+  #index = 0;
+
+  constructor(cipher: EnvelopeCipher) {
+    const fs = cipher.header.frameSize;
+    if (fs <= 0) throw new OmtError('kms.input.invalid', 'streaming needs a frame size');
+    this.#cipher = cipher;
+    this.#fs = fs;
+    this.#buf = new Uint8Array(fs);
+  }
+
+  async #seal(final: boolean, plaintext: Uint8Array, out: Uint8Array[]): Promise<void> {
+    const [head, ct, tag] = await this.#cipher.sealFrameDetached(this.#index++, final, plaintext);
+    out.push(head);
+    if (ct.buffer === tag.buffer && ct.byteOffset + ct.length === tag.byteOffset) {
+      out.push(new Uint8Array(ct.buffer, ct.byteOffset, ct.length + tag.length));
+    } else out.push(ct, tag);
+  }
+
+  #chunk: Uint8Array = EMPTY;
+  #off = 0;
+
+  /** True when the input given so far has been taken in (then {@link feed} the next chunk). */
+  get needsInput(): boolean {
+    return this.#off >= this.#chunk.length;
+  }
+
+  /** Gives the next plaintext chunk (only when {@link needsInput}). */
+  feed(chunk: Uint8Array): void {
+    if (!this.needsInput) throw new OmtError('kms.input.invalid', 'the previous chunk is not taken in yet');
+    this.#chunk = chunk;
+    this.#off = 0;
+  }
+
+  /**
+   * Seals the next frame the input completes and returns its output chunks, or undefined when more
+   * input is needed. One frame at a time: its ciphertext is still in cache when a consumer
+   * decrypting in the same pipeline opens it.
+   */
+  async next(): Promise<Uint8Array[] | undefined> {
+    const fs = this.#fs;
+    const chunk = this.#chunk;
+    for (;;) {
+      const out: Uint8Array[] = [];
+      if (this.#fill === fs) {
+        await this.#seal(false, this.#buf, out);
+        this.#fill = 0;
+        return out;
+      }
+      if (this.#off >= chunk.length) break;
+      if (this.#fill === 0 && chunk.length - this.#off >= fs) {
+        await this.#seal(false, chunk.subarray(this.#off, this.#off + fs), out);
+        this.#off += fs;
+        return out;
+      }
+      const take = Math.min(fs - this.#fill, chunk.length - this.#off);
+      this.#buf.set(chunk.subarray(this.#off, this.#off + take), this.#fill);
+      this.#fill += take;
+      this.#off += take;
+    }
+    this.#chunk = EMPTY;
+    this.#off = 0;
+    return undefined;
+  }
+
+  /** Takes a whole plaintext chunk; returns the output chunks of every frame it completed. */
+  async push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    this.feed(chunk);
+    const out: Uint8Array[] = [];
+    for (let frame = await this.next(); frame !== undefined; frame = await this.next()) out.push(...frame);
+    return out;
+  }
+
+  /**
+   * Seals what is left (less than a frame) as the final frame. Input that ended on a frame boundary
+   * gets an empty final frame, so a regular frame can never be passed off as the last one.
+   */
+  async finish(): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (let f = await this.next(); f !== undefined; f = await this.next()) out.push(...f);
+    await this.#seal(true, this.#buf.subarray(0, this.#fill), out);
+    this.wipe();
+    return out;
+  }
+
+  /** Zeroes the frame buffer (plaintext left over). */
+  wipe(): void {
+    this.#buf.fill(0);
+    this.#fill = 0;
+  }
+}
+
+/**
  * Seals a plaintext source into frames (regular frames of `frameSize`, then one final frame).
  *
  * @example
@@ -161,63 +349,75 @@ export async function readStreamHeader(
  * ```
  */
 export async function* sealFrames(cipher: EnvelopeCipher, source: ByteSource): AsyncGenerator<Uint8Array> {
-  const fs = cipher.header.frameSize;
-  if (fs <= 0) throw new OmtError('kms.input.invalid', 'streaming needs a frame size');
-  const buf = new Uint8Array(fs);
-  let fill = 0;
-  let index = 0;
-  for await (const chunk of iterateBytes(source)) {
-    let off = 0;
-    while (off < chunk.length) {
-      if (fill === fs) {
-        yield* await cipher.sealFrameParts(index++, false, buf);
-        fill = 0;
-      }
-      // Whole frames inside the chunk are sealed in place (no copy), except the chunk's last
-      // bytes, which wait in the buffer: only the end of the input decides which frame is final.
-      if (fill === 0 && chunk.length - off > fs) {
-        yield* await cipher.sealFrameParts(index++, false, chunk.subarray(off, off + fs));
-        off += fs;
-        continue;
-      }
-      const take = Math.min(fs - fill, chunk.length - off);
-      buf.set(chunk.subarray(off, off + take), fill);
-      fill += take;
-      off += take;
-    }
+  const sealer = new FrameSealer(cipher);
+  try {
+    for await (const chunk of iterateBytes(source)) yield* await sealer.push(chunk);
+    yield* await sealer.finish();
+  } finally {
+    sealer.wipe();
   }
-  // A full buffer at the end becomes a regular frame followed by an empty final frame, so a
-  // regular frame can never be passed off as the last one.
-  if (fill === fs) {
-    yield* await cipher.sealFrameParts(index++, false, buf);
-    fill = 0;
-  }
-  yield* await cipher.sealFrameParts(index, true, buf.subarray(0, fill));
-  buf.fill(0);
 }
 
 /**
- * Opens the frames that follow the header in `reader`, yielding each frame's plaintext once it
- * authenticated. Throws `kms.envelope.truncated`, `.auth-failed`, `.malformed`, `.trailing-data`.
+ * Opens the frames that follow the header in a {@link ByteReader}, one per {@link next} call. A
+ * frame's plaintext is released only after the *next* frame authenticated (one frame of
+ * look-ahead), so a stream cut right after a regular frame releases nothing of that frame. Throws
+ * `kms.envelope.truncated`, `.auth-failed`, `.malformed`, `.trailing-data`.
+ *
+ * @example
+ * ```ts
+ * const reader = new ByteReader(source);
+ * const { header } = await readStreamHeader(reader);
+ * const opener = new FrameOpener(cipherFor(header), reader);
+ * for (let p = await opener.next(); p !== undefined; p = await opener.next()) sink.write(p);
+ * ```
  */
-export async function* openFrames(cipher: EnvelopeCipher, reader: ByteReader): AsyncGenerator<Uint8Array> {
-  const fs = cipher.header.frameSize;
-  // One frame of look-ahead: a frame's plaintext is released only after the *next* frame
-  // authenticated, so a stream cut right after a regular frame releases nothing of that frame.
-  let pending: Uint8Array | undefined;
-  for (let index = 0; ; index++) {
-    const kind = await reader.read(1);
+export class FrameOpener {
+  readonly #cipher: EnvelopeCipher;
+  readonly #reader: ByteReader;
+  readonly #fs: number;
+  #index = 0;
+  /** The last frame opened, held back until the next one authenticated. */
+  #pending: Uint8Array | undefined;
+  /** Authenticated plaintexts ready to be released. */
+  readonly #ready: Uint8Array[] = [];
+  #finished = false;
+
+  constructor(cipher: EnvelopeCipher, reader: ByteReader) {
+    this.#cipher = cipher;
+    this.#reader = reader;
+    this.#fs = cipher.header.frameSize;
+  }
+
+  async #read(n: number): Promise<Uint8Array> {
+    return this.#reader.readBuffered(n) ?? (await this.#reader.read(n));
+  }
+
+  /** The next authenticated plaintext (never empty), or undefined once the final frame was released. */
+  async next(): Promise<Uint8Array | undefined> {
+    for (;;) {
+      const r = this.#ready.shift();
+      if (r !== undefined) return r;
+      if (this.#finished) return undefined;
+      await this.#step();
+    }
+  }
+
+  /** Opens one frame. */
+  async #step(): Promise<void> {
+    const fs = this.#fs;
+    const index = this.#index++;
+    const kind = await this.#read(1);
     if (kind.length === 0) throw new OmtError('kms.envelope.truncated', 'stream ends before its final frame');
     if (kind[0] === FRAME_KIND.regular) {
       if (fs === 0) throw new OmtError('kms.envelope.malformed', 'a record envelope has only a final frame');
-      const sealed = await reader.read(fs + FRAME_TAG_SIZE);
-      if (sealed.length < fs + FRAME_TAG_SIZE)
-        throw new OmtError('kms.envelope.truncated', `frame ${index} is cut short`);
-      const plain = await cipher.openFrame(index, false, sealed);
-      if (pending !== undefined) yield pending;
-      pending = plain;
-    } else if (kind[0] === FRAME_KIND.final) {
-      const lenBytes = await reader.read(4);
+      const plain = await this.#open(index, false, fs);
+      if (this.#pending !== undefined) this.#ready.push(this.#pending);
+      this.#pending = plain;
+      return;
+    }
+    if (kind[0] === FRAME_KIND.final) {
+      const lenBytes = await this.#read(4);
       if (lenBytes.length < 4) throw new OmtError('kms.envelope.truncated', 'final frame is cut short');
       const len = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getUint32(0);
       if (fs !== 0 && len > fs)
@@ -225,19 +425,78 @@ export async function* openFrames(cipher: EnvelopeCipher, reader: ByteReader): A
       if (fs === 0 && len > 256 * 1024 * 1024) {
         throw new OmtError('kms.envelope.malformed', 'record too large to stream (use a framed envelope)');
       }
-      const sealed = await reader.read(len + FRAME_TAG_SIZE);
-      if (sealed.length < len + FRAME_TAG_SIZE)
-        throw new OmtError('kms.envelope.truncated', 'final frame is cut short');
-      const plain = await cipher.openFrame(index, true, sealed);
-      if (!(await reader.atEnd()))
+      const plain = await this.#open(index, true, len);
+      if (!(await this.#reader.atEnd()))
         throw new OmtError('kms.envelope.trailing-data', 'bytes follow the final frame');
-      if (pending !== undefined) yield pending;
-      if (plain.length > 0) yield plain;
+      this.#finished = true;
+      if (this.#pending !== undefined) this.#ready.push(this.#pending);
+      this.#pending = undefined;
+      if (plain.length > 0) this.#ready.push(plain);
       return;
-    } else {
-      throw new OmtError('kms.envelope.malformed', `unknown frame kind at frame ${index}`);
     }
+    throw new OmtError('kms.envelope.malformed', `unknown frame kind at frame ${index}`);
   }
+
+  async #open(index: number, final: boolean, len: number): Promise<Uint8Array> {
+    const ct = await this.#read(len);
+    const tag = ct.length === len ? await this.#read(FRAME_TAG_SIZE) : undefined;
+    if (tag === undefined || tag.length < FRAME_TAG_SIZE) {
+      throw new OmtError(
+        'kms.envelope.truncated',
+        final ? 'final frame is cut short' : `frame ${index} is cut short`,
+      );
+    }
+    return this.#cipher.openFrameDetached(index, final, ct, tag);
+  }
+}
+
+/**
+ * Opens the frames that follow the header in `reader`, yielding each frame's plaintext once it
+ * authenticated (see {@link FrameOpener}).
+ */
+export async function* openFrames(cipher: EnvelopeCipher, reader: ByteReader): AsyncGenerator<Uint8Array> {
+  const opener = new FrameOpener(cipher, reader);
+  for (;;) {
+    const plain = await opener.next();
+    if (plain === undefined) return;
+    yield plain;
+  }
+}
+
+/**
+ * A `ReadableStream` that calls `pull` each time the consumer wants more (back-pressure: nothing
+ * is produced before the consumer asks) and enqueues every chunk it returns at once — a frame's
+ * parts, or the frames one input chunk completed — so the consumer reads them from the queue
+ * without a round of pulls per part. `pull` returns undefined at the end; `cancel` runs when the
+ * consumer cancels, and when `pull` fails (to let go of the source) before the error reaches the
+ * consumer.
+ *
+ * @example
+ * ```ts
+ * let n = 0;
+ * const stream = pullStream(async () => (n++ < 3 ? [new Uint8Array([n])] : undefined), async () => {});
+ * ```
+ */
+export function pullStream(
+  pull: () => Promise<readonly Uint8Array[] | undefined>,
+  cancel: () => Promise<void>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const chunks = await pull();
+          if (chunks === undefined) controller.close();
+          else for (const c of chunks) controller.enqueue(c);
+        } catch (e) {
+          await cancel().catch(() => undefined);
+          controller.error(e);
+        }
+      },
+      cancel,
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /**
@@ -245,21 +504,60 @@ export async function* openFrames(cipher: EnvelopeCipher, reader: ByteReader): A
  * nothing is produced before the consumer asks).
  */
 export function toReadableStream(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const r = await gen.next();
-          if (r.done) controller.close();
-          else controller.enqueue(r.value);
-        } catch (e) {
-          controller.error(e);
-        }
-      },
-      async cancel() {
-        await gen.return(undefined);
-      },
+  return pullStream(
+    async () => {
+      const r = await gen.next();
+      return r.done ? undefined : [r.value];
     },
-    { highWaterMark: 0 },
+    async () => {
+      await gen.return(undefined);
+    },
   );
+}
+
+/**
+ * The frames of `source` sealed by `cipher`, one frame's output chunks per pull (the final frame
+ * last). For {@link pullStream}.
+ *
+ * @example
+ * ```ts
+ * const frames = sealedChunks(cipher, file.stream());
+ * const body = pullStream(frames.pull, frames.cancel);
+ * ```
+ */
+export function sealedChunks(
+  cipher: EnvelopeCipher,
+  source: ByteSource,
+): { pull: () => Promise<Uint8Array[] | undefined>; cancel: () => Promise<void> } {
+  const sealer = new FrameSealer(cipher);
+  const input = new ChunkPuller(source);
+  let done = false;
+  return {
+    async pull() {
+      if (done) return undefined;
+      try {
+        for (;;) {
+          const out = await sealer.next();
+          if (out !== undefined) return out;
+          const chunk = await input.next();
+          if (chunk === undefined) {
+            done = true;
+            return await sealer.finish();
+          }
+          sealer.feed(chunk);
+        }
+      } catch (e) {
+        done = true;
+        sealer.wipe();
+        await input.close().catch(() => undefined);
+        throw e;
+      }
+    },
+    async cancel() {
+      if (done) return;
+      done = true;
+      sealer.wipe();
+      await input.close();
+    },
+  };
 }

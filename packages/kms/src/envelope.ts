@@ -50,8 +50,12 @@ export const ENVELOPE_MAGIC: Uint8Array = /* @__PURE__ */ utf8('OMTE');
 export const ENVELOPE_FORMAT = 1 as const;
 /** Suite 1: AES-256-GCM, HKDF-SHA-512 key derivation with key commitment. */
 export const ENVELOPE_SUITE_AES256GCM_HKDF_SHA512_COMMIT = 1 as const;
-/** Default frame size of streaming mode: 64 KiB. */
-export const DEFAULT_FRAME_SIZE = 65536 as const;
+/**
+ * Default frame size of streaming mode: 256 KiB. Each frame costs a fixed amount (an AES-GCM setup,
+ * a tag, a few stream chunks); at 64 KiB that was a fifth of a frame's time on Node, at 256 KiB
+ * the stream runs at about raw AES-GCM speed (bench/kms.bench.ts). Decryption holds two frames.
+ */
+export const DEFAULT_FRAME_SIZE = 262144 as const;
 /** Largest frame size accepted (4 MiB): bounds the memory a decryptor needs. */
 export const MAX_FRAME_SIZE: number = 4 * 1024 * 1024;
 /** Largest header accepted (64 KiB). */
@@ -238,6 +242,25 @@ function fail(code: string, message: string, cause?: unknown): OmtError {
  * ```
  */
 export function encodeEnvelopeHeader(header: EnvelopeHeader): Uint8Array {
+  return encodeHeaderFast(header) ?? _encodeEnvelopeHeaderGeneric(header);
+}
+
+/** {@link encodeEnvelopeHeader} into a buffer `room` bytes longer; returns it and the header's length. */
+function encodeHeaderWithRoom(header: EnvelopeHeader, room: number): { out: Uint8Array; length: number } {
+  const fast = encodeHeaderFast(header, room);
+  if (fast !== undefined) return { out: fast, length: fast.length - room };
+  const head = _encodeEnvelopeHeaderGeneric(header);
+  const out = new Uint8Array(head.length + room);
+  out.set(head, 0);
+  return { out, length: head.length };
+}
+
+/**
+ * {@link encodeEnvelopeHeader} through core's generic CBOR encoder (the reference of the direct
+ * writer; also what it falls back to).
+ * @internal
+ */
+export function _encodeEnvelopeHeaderGeneric(header: EnvelopeHeader): Uint8Array {
   const map: Record<string, CborValue> = {
     v: header.version,
     suite: header.suite,
@@ -255,7 +278,10 @@ export function encodeEnvelopeHeader(header: EnvelopeHeader): Uint8Array {
     ctx: { ...header.context },
   };
   if (header.objectRef !== undefined) map.ref = header.objectRef;
-  const body = encodeCbor(map);
+  return withPrefix(encodeCbor(map));
+}
+
+function withPrefix(body: Uint8Array): Uint8Array {
   if (body.length > MAX_HEADER_SIZE) throw fail('kms.input.invalid', 'envelope header too large');
   const out = new Uint8Array(ENVELOPE_PREFIX_SIZE + body.length);
   out.set(ENVELOPE_MAGIC, 0);
@@ -263,6 +289,414 @@ export function encodeEnvelopeHeader(header: EnvelopeHeader): Uint8Array {
   new DataView(out.buffer).setUint32(5, body.length);
   out.set(body, ENVELOPE_PREFIX_SIZE);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header's CBOR, written and read directly. The generic codec (core cbor.ts) cost a third of a
+// warm encrypt+decrypt (a writer per map key and value, a sort, a TextEncoder call per string; on
+// the way back a Map, a duplicate-key re-encoding per key). Deterministic CBOR (RFC 8949 §4.2.1)
+// has exactly one encoding of a given header, so a writer that emits the keys in their sorted order
+// and a reader that accepts only that order give the generic codec's bytes and values. Anything
+// else (non-ASCII text, unexpected types, any deviation when reading) takes the generic path, which
+// also words the errors. `envelope-header-codec.test.ts` checks both against core's codec.
+
+/** Header keys in deterministic order (§4.2.1: shorter encodings first, then bytewise). */
+const K_V = 0;
+const K_L1 = 1;
+const K_L2 = 2;
+const K_L3 = 3;
+const K_WK = 4;
+const K_CTX = 5;
+const K_MID = 6;
+const K_REF = 7;
+const K_FRAME = 8;
+const K_NONCE = 9;
+const K_SUITE = 10;
+const K_COMMIT = 11;
+const K_OBJECT = 12;
+const K_TENANT = 13;
+const K_SERVICE = 14;
+const KEY_NAMES = [
+  'v',
+  'l1',
+  'l2',
+  'l3',
+  'wk',
+  'ctx',
+  'mid',
+  'ref',
+  'frame',
+  'nonce',
+  'suite',
+  'commit',
+  'object',
+  'tenant',
+  'service',
+] as const;
+/** Each key's CBOR encoding (text strings of ≤ 23 ASCII bytes: one head byte `0x60 + length`). */
+const KEY_BYTES: readonly Uint8Array[] = /* @__PURE__ */ KEY_NAMES.map((k) =>
+  Uint8Array.from([0x60 + k.length, ...Array.from(k, (c) => c.charCodeAt(0))]),
+);
+
+/** Bytes of the 14 keys every header has (all but `ref`). */
+const KEYS_SIZE: number = /* @__PURE__ */ KEY_BYTES.reduce((n, b, i) => (i === K_REF ? n : n + b.length), 0);
+
+/** Length of a CBOR head carrying argument `n` (n < 2³²). */
+function headSize(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : 5;
+}
+
+function putHead(out: Uint8Array, o: number, major: number, n: number): number {
+  const mt = major << 5;
+  if (n < 24) {
+    out[o] = mt | n;
+    return o + 1;
+  }
+  if (n < 0x100) {
+    out[o] = mt | 24;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n < 0x1_0000) {
+    out[o] = mt | 25;
+    out[o + 1] = n >>> 8;
+    out[o + 2] = n & 0xff;
+    return o + 3;
+  }
+  out[o] = mt | 26;
+  out[o + 1] = n >>> 24;
+  out[o + 2] = (n >>> 16) & 0xff;
+  out[o + 3] = (n >>> 8) & 0xff;
+  out[o + 4] = n & 0xff;
+  return o + 5;
+}
+
+/** True when every UTF-16 unit of `s` is ASCII (then its UTF-8 bytes are its char codes). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function putAscii(out: Uint8Array, o: number, s: string): number {
+  o = putHead(out, o, 3, s.length);
+  for (let i = 0; i < s.length; i++) out[o + i] = s.charCodeAt(i);
+  return o + s.length;
+}
+
+function putBytes(out: Uint8Array, o: number, b: Uint8Array): number {
+  o = putHead(out, o, 2, b.length);
+  out.set(b, o);
+  return o + b.length;
+}
+
+const isUint32 = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff;
+
+/** Deterministic order of context keys: by length, then by code unit (all ASCII here). */
+function compareAsciiKeys(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The prefixed header when it has the usual shape (ASCII text, integer versions), else undefined;
+ * `room` more bytes are left free after it (a record's frame goes there: one buffer, no copy).
+ */
+function encodeHeaderFast(h: EnvelopeHeader, room = 0): Uint8Array | undefined {
+  const { tenant, service, objectId, rootKeyId, messageId, wrappedKey, nonce, commitment, context } = h;
+  const ref = h.objectRef;
+  if (
+    h.version !== 1 ||
+    h.suite !== 1 ||
+    typeof tenant !== 'string' ||
+    typeof service !== 'string' ||
+    typeof objectId !== 'string' ||
+    typeof rootKeyId !== 'string' ||
+    (ref !== undefined && typeof ref !== 'string') ||
+    !isUint32(h.tenantKeyVersion) ||
+    !isUint32(h.serviceKeyVersion) ||
+    !isUint32(h.frameSize) ||
+    !(messageId instanceof Uint8Array) ||
+    !(wrappedKey instanceof Uint8Array) ||
+    !(nonce instanceof Uint8Array) ||
+    !(commitment instanceof Uint8Array) ||
+    typeof context !== 'object' ||
+    context === null ||
+    !isAscii(tenant) ||
+    !isAscii(service) ||
+    !isAscii(objectId) ||
+    !isAscii(rootKeyId) ||
+    (ref !== undefined && !isAscii(ref))
+  ) {
+    return undefined;
+  }
+  const keys = Object.keys(context);
+  const values: string[] = [];
+  let ctxSize = headSize(keys.length);
+  for (const k of keys) {
+    const v = (context as Record<string, unknown>)[k];
+    if (typeof v !== 'string' || !isAscii(k) || !isAscii(v)) return undefined;
+    ctxSize += headSize(k.length) + k.length + headSize(v.length) + v.length;
+  }
+  keys.sort(compareAsciiKeys);
+  for (const k of keys) values.push((context as Record<string, string>)[k] as string);
+  const text = (s: string) => headSize(s.length) + s.length;
+  const bin = (b: Uint8Array) => headSize(b.length) + b.length;
+  let size =
+    1 + // map head
+    KEYS_SIZE +
+    1 + // v
+    text(rootKeyId) +
+    headSize(h.tenantKeyVersion) +
+    headSize(h.serviceKeyVersion) +
+    bin(wrappedKey) +
+    ctxSize +
+    bin(messageId) +
+    headSize(h.frameSize) +
+    bin(nonce) +
+    1 + // suite
+    bin(commitment) +
+    text(objectId) +
+    text(tenant) +
+    text(service);
+  if (ref !== undefined) size += (KEY_BYTES[K_REF] as Uint8Array).length + text(ref);
+  if (size > MAX_HEADER_SIZE) return undefined;
+  const out = new Uint8Array(ENVELOPE_PREFIX_SIZE + size + room);
+  out.set(ENVELOPE_MAGIC, 0);
+  out[4] = ENVELOPE_FORMAT;
+  out[5] = size >>> 24;
+  out[6] = (size >>> 16) & 0xff;
+  out[7] = (size >>> 8) & 0xff;
+  out[8] = size & 0xff;
+  let o: number = ENVELOPE_PREFIX_SIZE;
+  out[o++] = ref === undefined ? 0xae : 0xaf; // map of 14 / 15 pairs
+  const key = (k: number): void => {
+    const b = KEY_BYTES[k] as Uint8Array;
+    out.set(b, o);
+    o += b.length;
+  };
+  key(K_V);
+  out[o++] = 0x01;
+  key(K_L1);
+  o = putAscii(out, o, rootKeyId);
+  key(K_L2);
+  o = putHead(out, o, 0, h.tenantKeyVersion);
+  key(K_L3);
+  o = putHead(out, o, 0, h.serviceKeyVersion);
+  key(K_WK);
+  o = putBytes(out, o, wrappedKey);
+  key(K_CTX);
+  o = putHead(out, o, 5, keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    o = putAscii(out, o, keys[i] as string);
+    o = putAscii(out, o, values[i] as string);
+  }
+  key(K_MID);
+  o = putBytes(out, o, messageId);
+  if (ref !== undefined) {
+    key(K_REF);
+    o = putAscii(out, o, ref);
+  }
+  key(K_FRAME);
+  o = putHead(out, o, 0, h.frameSize);
+  key(K_NONCE);
+  o = putBytes(out, o, nonce);
+  key(K_SUITE);
+  out[o++] = 0x01;
+  key(K_COMMIT);
+  o = putBytes(out, o, commitment);
+  key(K_OBJECT);
+  o = putAscii(out, o, objectId);
+  key(K_TENANT);
+  o = putAscii(out, o, tenant);
+  key(K_SERVICE);
+  o = putAscii(out, o, service);
+  if (o !== out.length - room) throw new Error('envelope header size miscounted'); // unreachable
+  return out;
+}
+
+/** Reads the deterministic header encoding {@link encodeHeaderFast} writes; undefined on any deviation. */
+class HeaderReader {
+  pos: number;
+  readonly b: Uint8Array;
+  readonly end: number;
+
+  constructor(b: Uint8Array, start: number) {
+    this.b = b;
+    this.pos = start;
+    this.end = b.length;
+  }
+
+  /** The argument of a head of `major` in shortest form, or -1. */
+  head(major: number): number {
+    const { b } = this;
+    if (this.pos >= this.end) return -1;
+    const ib = b[this.pos] as number;
+    if (ib >> 5 !== major) return -1;
+    const ai = ib & 0x1f;
+    if (ai < 24) {
+      this.pos += 1;
+      return ai;
+    }
+    let n: number;
+    let min: number;
+    let len: number;
+    if (ai === 24) {
+      len = 1;
+      min = 24;
+    } else if (ai === 25) {
+      len = 2;
+      min = 0x100;
+    } else if (ai === 26) {
+      len = 4;
+      min = 0x1_0000;
+    } else return -1;
+    if (this.pos + 1 + len > this.end) return -1;
+    n = 0;
+    for (let i = 1; i <= len; i++) n = n * 256 + (b[this.pos + i] as number);
+    if (n < min) return -1;
+    this.pos += 1 + len;
+    return n;
+  }
+
+  key(k: number): boolean {
+    const kb = KEY_BYTES[k] as Uint8Array;
+    if (this.pos + kb.length > this.end) return false;
+    for (let i = 0; i < kb.length; i++) if (this.b[this.pos + i] !== kb[i]) return false;
+    this.pos += kb.length;
+    return true;
+  }
+
+  /** An ASCII text string (non-ASCII: undefined, the generic path decodes it). */
+  text(): string | undefined {
+    const n = this.head(3);
+    if (n < 0 || this.pos + n > this.end) return undefined;
+    const { b } = this;
+    let s = '';
+    for (let i = this.pos, e = this.pos + n; i < e; i++) {
+      const c = b[i] as number;
+      if (c > 0x7f) return undefined;
+      s += String.fromCharCode(c);
+    }
+    this.pos += n;
+    return s;
+  }
+
+  bytes(): Uint8Array | undefined {
+    const n = this.head(2);
+    if (n < 0 || this.pos + n > this.end) return undefined;
+    const out = this.b.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Raw bytes `[from, to)` of a just-read item compared with the previous one: strictly ascending? */
+  ascending(prevFrom: number, prevTo: number, from: number, to: number): boolean {
+    const { b } = this;
+    const la = prevTo - prevFrom;
+    const lb = to - from;
+    const n = Math.min(la, lb);
+    for (let i = 0; i < n; i++) {
+      const d = (b[prevFrom + i] as number) - (b[from + i] as number);
+      if (d !== 0) return d < 0;
+    }
+    return la < lb;
+  }
+}
+
+/**
+ * The header of `body` (the CBOR after the prefix) when it is the deterministic encoding of a
+ * header that `checkHeaderFast` accepts, else undefined (the generic path decides and explains).
+ */
+function parseHeaderFast(body: Uint8Array): EnvelopeHeader | undefined {
+  const r = new HeaderReader(body, 0);
+  const count = r.head(5);
+  if (count !== 14 && count !== 15) return undefined;
+  if (!r.key(K_V) || r.head(0) !== 1) return undefined;
+  if (!r.key(K_L1)) return undefined;
+  const l1 = r.text();
+  if (l1 === undefined || !r.key(K_L2)) return undefined;
+  const l2 = r.head(0);
+  if (!r.key(K_L3)) return undefined;
+  const l3 = r.head(0);
+  if (!r.key(K_WK)) return undefined;
+  const wk = r.bytes();
+  if (wk === undefined || !r.key(K_CTX)) return undefined;
+  const n = r.head(5);
+  if (n < 0 || n > 32) return undefined;
+  const pairs: [string, string][] = [];
+  let prevFrom = -1;
+  let prevTo = -1;
+  for (let i = 0; i < n; i++) {
+    const from = r.pos;
+    const k = r.text();
+    if (k === undefined) return undefined;
+    if (i > 0 && !r.ascending(prevFrom, prevTo, from, r.pos)) return undefined;
+    prevFrom = from;
+    prevTo = r.pos;
+    const v = r.text();
+    if (v === undefined) return undefined;
+    pairs.push([k, v]);
+  }
+  if (!r.key(K_MID)) return undefined;
+  const mid = r.bytes();
+  if (mid === undefined) return undefined;
+  let ref: string | undefined;
+  if (count === 15) {
+    if (!r.key(K_REF)) return undefined;
+    ref = r.text();
+    if (ref === undefined) return undefined;
+  }
+  if (!r.key(K_FRAME)) return undefined;
+  const frame = r.head(0);
+  if (!r.key(K_NONCE)) return undefined;
+  const nonce = r.bytes();
+  if (nonce === undefined || !r.key(K_SUITE) || r.head(0) !== 1 || !r.key(K_COMMIT)) return undefined;
+  const commit = r.bytes();
+  if (commit === undefined || !r.key(K_OBJECT)) return undefined;
+  const object = r.text();
+  if (object === undefined || !r.key(K_TENANT)) return undefined;
+  const tenant = r.text();
+  if (tenant === undefined || !r.key(K_SERVICE)) return undefined;
+  const service = r.text();
+  if (service === undefined || r.pos !== body.length) return undefined;
+  // As the generic path builds it (own data properties, even for a key named `__proto__`).
+  const ctx = Object.fromEntries(pairs);
+  if (
+    !isTenantOrServiceName(tenant) ||
+    !isTenantOrServiceName(service) ||
+    !isObjectId(object) ||
+    !isRootKeyId(l1) ||
+    !isVersion(l2) ||
+    !isVersion(l3) ||
+    !isBytesOf(mid, 32, 32) ||
+    !isBytesOf(wk, 30, 256) ||
+    !isBytesOf(nonce, 12, 12) ||
+    frame < 0 ||
+    frame > MAX_FRAME_SIZE ||
+    !isBytesOf(commit, 32, 32) ||
+    !isEncryptionContext(ctx) ||
+    (ref !== undefined && !isObjectRef(ref))
+  ) {
+    return undefined;
+  }
+  return {
+    version: 1,
+    suite: 1,
+    tenant,
+    service,
+    objectId: object,
+    rootKeyId: l1,
+    tenantKeyVersion: l2,
+    serviceKeyVersion: l3,
+    messageId: mid,
+    wrappedKey: wk,
+    nonce,
+    frameSize: frame,
+    commitment: commit,
+    context: ctx,
+    ...(ref === undefined ? {} : { objectRef: ref }),
+  };
 }
 
 /**
@@ -292,8 +726,52 @@ export function readEnvelopePrefix(prefix: Uint8Array): number {
  * header.tenant; // 'acme'
  * ```
  */
-export function parseEnvelopeHeader(bytes: Uint8Array): { header: EnvelopeHeader; headerBytes: Uint8Array } {
-  if (!(bytes instanceof Uint8Array)) throw fail('kms.input.invalid', 'envelope must be a Uint8Array');
+export function parseEnvelopeHeader(input: Uint8Array): { header: EnvelopeHeader; headerBytes: Uint8Array } {
+  const { header, headerLength } = readEnvelopeHeader(input);
+  return { header, headerBytes: plainView(input).slice(0, headerLength) };
+}
+
+/**
+ * {@link parseEnvelopeHeader} without copying the header bytes: the header and how many bytes
+ * (prefix included) it occupies.
+ * @internal
+ */
+export function readEnvelopeHeader(input: Uint8Array): { header: EnvelopeHeader; headerLength: number } {
+  if (!(input instanceof Uint8Array)) throw fail('kms.input.invalid', 'envelope must be a Uint8Array');
+  const bytes = plainView(input);
+  if (
+    bytes.length < ENVELOPE_PREFIX_SIZE &&
+    bytes.length >= 4 &&
+    equalBytes(bytes.subarray(0, 4), ENVELOPE_MAGIC)
+  ) {
+    throw fail('kms.envelope.truncated', 'envelope ends inside its prefix');
+  }
+  const len = readEnvelopePrefix(bytes.subarray(0, ENVELOPE_PREFIX_SIZE));
+  if (bytes.length < ENVELOPE_PREFIX_SIZE + len)
+    throw fail('kms.envelope.truncated', 'envelope ends inside its header');
+  const headerBytes = bytes.subarray(0, ENVELOPE_PREFIX_SIZE + len);
+  const quick = parseHeaderFast(headerBytes.subarray(ENVELOPE_PREFIX_SIZE));
+  if (quick !== undefined) return { header: quick, headerLength: headerBytes.length };
+  const { header } = _parseEnvelopeHeaderGeneric(bytes);
+  return { header, headerLength: headerBytes.length };
+}
+
+/** A plain Uint8Array over the same bytes, so `slice` copies even for a Node Buffer (whose `slice` is a view). */
+function plainView(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * {@link parseEnvelopeHeader} through core's generic strict CBOR decoder and the zod schema (the
+ * reference of the direct reader; also what words its errors).
+ * @internal
+ */
+export function _parseEnvelopeHeaderGeneric(input: Uint8Array): {
+  header: EnvelopeHeader;
+  headerBytes: Uint8Array;
+} {
+  if (!(input instanceof Uint8Array)) throw fail('kms.input.invalid', 'envelope must be a Uint8Array');
+  const bytes = plainView(input);
   if (
     bytes.length < ENVELOPE_PREFIX_SIZE &&
     bytes.length >= 4 &&
@@ -447,6 +925,16 @@ function tupleSize(items: readonly TupleItem[]): number {
 
 const textEncoder = /* @__PURE__ */ new TextEncoder();
 
+/** Writes `s` as UTF-8 at `o` (ASCII directly, else TextEncoder); returns the end. */
+function writeUtf8(out: Uint8Array, o: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return o + textEncoder.encodeInto(s, out.subarray(o)).written;
+    out[o + i] = c;
+  }
+  return o + s.length;
+}
+
 function writeTuple(out: Uint8Array, dv: DataView, at: number, items: readonly TupleItem[]): number {
   let o = at;
   for (const it of items) {
@@ -456,7 +944,7 @@ function writeTuple(out: Uint8Array, dv: DataView, at: number, items: readonly T
     if (it === null) type = 0;
     else if (typeof it === 'string') {
       type = 1;
-      o += textEncoder.encodeInto(it, out.subarray(o)).written;
+      o = writeUtf8(out, o, it);
     } else if (typeof it === 'number') {
       type = 2;
       if (!Number.isSafeInteger(it) || it < 0) throw fail('kms.input.invalid', 'AAD integer out of range');
@@ -469,9 +957,16 @@ function writeTuple(out: Uint8Array, dv: DataView, at: number, items: readonly T
       o += it.length;
     } else {
       type = 4;
-      const flat: string[] = [];
-      for (const k of Object.keys(it).sort()) flat.push(k, it[k] as string);
-      o = writeTuple(out, dv, o, flat);
+      const keys = Object.keys(it).sort();
+      for (const k of keys) {
+        out[o] = 1;
+        const kEnd = writeUtf8(out, o + 5, k);
+        dv.setUint32(o + 1, kEnd - o - 5);
+        out[kEnd] = 1;
+        const vEnd = writeUtf8(out, kEnd + 5, it[k] as string);
+        dv.setUint32(kEnd + 1, vEnd - kEnd - 5);
+        o = vEnd;
+      }
     }
     out[start] = type;
     dv.setUint32(start + 1, o - start - 5);
@@ -480,26 +975,34 @@ function writeTuple(out: Uint8Array, dv: DataView, at: number, items: readonly T
 }
 
 /**
- * SHA-256 over the key-independent header fields: what every frame authenticates.
+ * SHA-256 over the key-independent header fields: what every frame authenticates (with the
+ * engine's SHA-256 when it has one).
  */
-export function headerBindingHash(header: EnvelopeHeader): Uint8Array {
-  return sha256(
-    encodeTuple([
-      'OMT-KMS/1 header',
-      header.version,
-      header.suite,
-      header.tenant,
-      header.service,
-      header.objectId,
-      header.messageId,
-      header.nonce,
-      header.frameSize,
-      header.commitment,
-      header.context,
-      header.objectRef ?? null,
-    ]),
-  );
+export function headerBindingHash(header: EnvelopeHeader, engine?: AeadEngine): Uint8Array {
+  const items: TupleItem[] = [
+    'OMT-KMS/1 header',
+    header.version,
+    header.suite,
+    header.tenant,
+    header.service,
+    header.objectId,
+    header.messageId,
+    header.nonce,
+    header.frameSize,
+    header.commitment,
+    header.context,
+    header.objectRef ?? null,
+  ];
+  // Hashed at once and never handed out: written into a reused buffer when it fits.
+  const size = tupleSize(items);
+  const buf = size <= BINDING_SCRATCH.length ? BINDING_SCRATCH : new Uint8Array(size);
+  const end = writeTuple(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), 0, items);
+  const bytes = buf.subarray(0, end);
+  return engine?.sha256 === undefined ? sha256(bytes) : engine.sha256(bytes);
 }
+
+/** Scratch for {@link headerBindingHash} (headers are small; larger ones get their own buffer). */
+const BINDING_SCRATCH = /* @__PURE__ */ new Uint8Array(4096);
 
 /** Constant-time comparison of commitments. */
 function sameCommitment(a: Uint8Array, b: Uint8Array): boolean {
@@ -550,7 +1053,7 @@ export class EnvelopeCipher {
     }
     try {
       const key = await engine.importKey(keys.key);
-      return new EnvelopeCipher(header, key, engine, headerBindingHash(header));
+      return new EnvelopeCipher(header, key, engine, headerBindingHash(header, engine));
     } finally {
       keys.key.fill(0);
     }
@@ -559,21 +1062,37 @@ export class EnvelopeCipher {
   /** `nonce XOR index` in the last 8 bytes (index < 2⁵³: the high word is `index / 2³²`). */
   #iv(index: number): Uint8Array {
     const iv = this.header.nonce.slice();
-    const v = new DataView(iv.buffer);
-    v.setUint32(4, v.getUint32(4) ^ Math.floor(index / 0x1_0000_0000));
-    v.setUint32(8, v.getUint32(8) ^ (index >>> 0));
+    putU32(iv, 4, getU32(iv, 4) ^ Math.floor(index / 0x1_0000_0000));
+    putU32(iv, 8, getU32(iv, 8) ^ (index >>> 0));
     return iv;
   }
 
   #aad(index: number, final: boolean, length: number): Uint8Array {
     const aad = new Uint8Array(32 + 8 + 1 + 4);
     aad.set(this.#headerHash, 0);
-    const v = new DataView(aad.buffer);
-    v.setUint32(32, Math.floor(index / 0x1_0000_0000));
-    v.setUint32(36, index >>> 0);
+    putU32(aad, 32, Math.floor(index / 0x1_0000_0000));
+    putU32(aad, 36, index >>> 0);
     aad[40] = final ? FRAME_FINAL : FRAME_REGULAR;
-    v.setUint32(41, length);
+    putU32(aad, 41, length);
     return aad;
+  }
+
+  /** The ciphertext and the tag of frame `index` (views of one buffer unless the engine gives them apart). */
+  async #seal(
+    index: number,
+    final: boolean,
+    plaintext: Uint8Array,
+  ): Promise<readonly [Uint8Array, Uint8Array]> {
+    if (!final && plaintext.length !== this.header.frameSize) {
+      throw fail('kms.input.invalid', 'regular frames carry exactly frameSize bytes');
+    }
+    if (plaintext.length > MAX_RECORD_SIZE) throw fail('kms.input.invalid', 'frame too large');
+    const iv = this.#iv(index);
+    const aad = this.#aad(index, final, plaintext.length);
+    const e = this.#engine;
+    if (e.sealDetached !== undefined) return e.sealDetached(this.#key, iv, aad, plaintext);
+    const sealed = await e.seal(this.#key, iv, aad, plaintext);
+    return [sealed.subarray(0, sealed.length - TAG), sealed.subarray(sealed.length - TAG)];
   }
 
   /**
@@ -585,28 +1104,47 @@ export class EnvelopeCipher {
     final: boolean,
     plaintext: Uint8Array,
   ): Promise<[Uint8Array, Uint8Array]> {
-    if (!final && plaintext.length !== this.header.frameSize) {
-      throw fail('kms.input.invalid', 'regular frames carry exactly frameSize bytes');
-    }
-    if (plaintext.length > MAX_RECORD_SIZE) throw fail('kms.input.invalid', 'frame too large');
-    const ct = await this.#engine.seal(
-      this.#key,
-      this.#iv(index),
-      this.#aad(index, final, plaintext.length),
-      plaintext,
-    );
-    const head = new Uint8Array(final ? 5 : 1);
-    head[0] = final ? FRAME_FINAL : FRAME_REGULAR;
-    if (final) new DataView(head.buffer).setUint32(1, plaintext.length);
-    return [head, ct];
+    const [head, ct, tag] = await this.sealFrameDetached(index, final, plaintext);
+    return [head, joinAdjacent(ct, tag)];
+  }
+
+  /**
+   * Seals frame `index` as three parts, `[frame head, ciphertext, tag]`: what a stream emits. With
+   * an engine that has `sealDetached` (node:crypto) nothing is copied; otherwise `ciphertext` and
+   * `tag` are views of the engine's one output.
+   */
+  async sealFrameDetached(
+    index: number,
+    final: boolean,
+    plaintext: Uint8Array,
+  ): Promise<[head: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array]> {
+    const [ct, tag] = await this.#seal(index, final, plaintext);
+    return [frameHead(final, plaintext.length), ct, tag];
   }
 
   /** Seals frame `index` into one byte string (see {@link sealFrameParts}). */
   async sealFrame(index: number, final: boolean, plaintext: Uint8Array): Promise<Uint8Array> {
-    const [head, ct] = await this.sealFrameParts(index, final, plaintext);
-    const out = new Uint8Array(head.length + ct.length);
+    const [ct, tag] = await this.#seal(index, final, plaintext);
+    const head = frameHead(final, plaintext.length);
+    const out = new Uint8Array(head.length + ct.length + TAG);
     out.set(head, 0);
     out.set(ct, head.length);
+    out.set(tag, head.length + ct.length);
+    return out;
+  }
+
+  /**
+   * A whole record envelope: the encoded header (of this cipher's header, which must be in record
+   * mode) followed by the one final frame, written into one buffer.
+   */
+  async sealRecord(plaintext: Uint8Array): Promise<Uint8Array> {
+    if (this.header.frameSize !== 0) throw fail('kms.input.invalid', 'not a record envelope');
+    const [ct, tag] = await this.#seal(0, true, plaintext);
+    const { out, length: h } = encodeHeaderWithRoom(this.header, 5 + ct.length + TAG);
+    out[h] = FRAME_FINAL;
+    putU32(out, h + 1, plaintext.length);
+    out.set(ct, h + 5);
+    out.set(tag, h + 5 + ct.length);
     return out;
   }
 
@@ -617,13 +1155,82 @@ export class EnvelopeCipher {
     try {
       return await this.#engine.open(this.#key, this.#iv(index), this.#aad(index, final, length), sealed);
     } catch (e) {
-      throw fail(
-        'kms.envelope.auth-failed',
-        `frame ${index} does not authenticate (tampered, reordered, truncated or from another envelope)`,
-        e,
-      );
+      throw authFailed(index, e);
     }
   }
+
+  /**
+   * {@link openFrame} with the ciphertext and the 16-byte tag apart (as a stream reader may hold
+   * them): handed to the engine apart when it has `openDetached`, else joined (a view when they are
+   * adjacent in one buffer, a copy otherwise).
+   */
+  async openFrameDetached(
+    index: number,
+    final: boolean,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+  ): Promise<Uint8Array> {
+    if (tag.length !== TAG) throw fail('kms.envelope.truncated', `frame ${index} is shorter than its tag`);
+    const e = this.#engine;
+    if (e.openDetached === undefined) return this.openFrame(index, final, joinAdjacent(ciphertext, tag));
+    try {
+      return await e.openDetached(
+        this.#key,
+        this.#iv(index),
+        this.#aad(index, final, ciphertext.length),
+        ciphertext,
+        tag,
+      );
+    } catch (e) {
+      throw authFailed(index, e);
+    }
+  }
+}
+
+/** Big-endian u32 at `o` (no DataView: these run for every frame). */
+function putU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+function getU32(b: Uint8Array, o: number): number {
+  return (
+    (((b[o] as number) << 24) |
+      ((b[o + 1] as number) << 16) |
+      ((b[o + 2] as number) << 8) |
+      (b[o + 3] as number)) >>>
+    0
+  );
+}
+
+function authFailed(index: number, cause: unknown): OmtError {
+  return fail(
+    'kms.envelope.auth-failed',
+    `frame ${index} does not authenticate (tampered, reordered, truncated or from another envelope)`,
+    cause,
+  );
+}
+
+/** The kind byte (and, for the final frame, the u32 BE length) that starts a frame. */
+function frameHead(final: boolean, length: number): Uint8Array {
+  if (!final) return Uint8Array.of(FRAME_REGULAR);
+  const head = new Uint8Array(5);
+  head[0] = FRAME_FINAL;
+  new DataView(head.buffer).setUint32(1, length);
+  return head;
+}
+
+/** `a ‖ b`: a view when `b` directly follows `a` in the same buffer, else a copy. */
+function joinAdjacent(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) {
+    return new Uint8Array(a.buffer, a.byteOffset, a.length + b.length);
+  }
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Frame kind bytes (exported for the stream reader). */

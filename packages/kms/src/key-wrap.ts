@@ -52,11 +52,15 @@ export async function wrapKeyBytes(
   engine: AeadEngine = webCryptoAead,
 ): Promise<Uint8Array> {
   const nonce = random(12);
-  const ct = await engine.seal(kek, nonce, aad, key);
-  const out = new Uint8Array(1 + 12 + ct.length);
+  let ct: Uint8Array;
+  let tag: Uint8Array | undefined;
+  if (engine.sealDetached === undefined) ct = await engine.seal(kek, nonce, aad, key);
+  else [ct, tag] = await engine.sealDetached(kek, nonce, aad, key);
+  const out = new Uint8Array(1 + 12 + ct.length + (tag?.length ?? 0));
   out[0] = KEY_WRAP_FORMAT;
   out.set(nonce, 1);
   out.set(ct, 13);
+  if (tag !== undefined) out.set(tag, 13 + ct.length);
   return out;
 }
 

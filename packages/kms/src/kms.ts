@@ -6,7 +6,8 @@
  * Every call names a `principal`; the tenant's grants (governance) must allow the operation on the
  * (tenant, service), else `kms.policy.denied`. A revoked tenant or a disabled L1 key refuses with
  * `kms.key.revoked`. Denials are written to the audit log before the call returns; allowed data
- * operations are audited in batches (audit-recorder.ts).
+ * operations are audited in batches (audit-recorder.ts), one entry per operation: `subject`
+ * `object:<tenant>/<service>/<objectId>` (names cannot contain `/`), `details.l3` the L3 version.
  */
 import type { AuditLog } from '@omt/core/audit-log';
 import { concatBytes, toBase64Url } from '@omt/core/bytes';
@@ -30,19 +31,21 @@ import {
   MAX_RECORD_SIZE,
   openEnvelopeBody,
   parseEnvelopeHeader,
+  readEnvelopeHeader,
 } from './envelope.js';
 import {
   ByteReader,
   type ByteSource,
-  openFrames,
+  FrameOpener,
+  pullStream,
   readStreamHeader,
-  sealFrames,
-  toReadableStream,
+  sealedChunks,
 } from './envelope-stream.js';
 import { KmsGovernance } from './governance.js';
 import { KeyHierarchy } from './key-hierarchy.js';
 import { unwrapKeyBytes, wrapKeyBytes } from './key-wrap.js';
 import type { AeadEngine, KeyStore, RootKeyProvider } from './ports.js';
+import { pooledRandom } from './random-pool.js';
 import {
   isObjectId,
   isPrincipal,
@@ -88,7 +91,7 @@ export interface EncryptOptions {
    * this one object (costs a store write per encrypt and a read per decrypt).
    */
   readonly shreddable?: boolean;
-  /** Streaming only: plaintext bytes per frame (default 64 KiB, at most 4 MiB). */
+  /** Streaming only: plaintext bytes per frame (default 256 KiB, at most 4 MiB). */
   readonly frameSize?: number;
 }
 
@@ -239,6 +242,8 @@ function parse<S extends z.ZodType>(schema: S, v: unknown, what: string): z.outp
   );
 }
 
+const subjectOf = (h: EnvelopeHeader): string => `object:${h.tenant}/${h.service}/${h.objectId}`;
+
 /** Internal wiring shared by the crypto and governance APIs. */
 export interface KmsCore {
   readonly rootKeys: RootKeyProvider;
@@ -327,21 +332,19 @@ export class Kms {
     });
   }
 
-  async #seal(
-    o: EncryptArgs,
-    frameSize: number,
-  ): Promise<{ cipher: EnvelopeCipher; headerBytes: Uint8Array }> {
+  async #seal(o: EncryptArgs, frameSize: number): Promise<EnvelopeCipher> {
     const subject = `object:${o.tenant}/${o.service}/${o.objectId}`;
     await this.#authorize(o.principal, o.tenant, o.service, 'encrypt', subject);
     const active = await this.#c.unsealer.activeServiceKey(o.tenant, o.service);
     const rnd = this.#c.random;
-    // One draw for the data key, message id, nonce and the L4 wrap nonce (each platform call costs
-    // more than the bytes).
-    const draw = rnd(88);
+    // Two small draws (arrays of ≤ 64 bytes live on the JS heap, larger ones cost a backing store):
+    // the data key and message id, then the nonce and the L4 wrap nonce.
+    const draw = rnd(64);
     const dataKey = draw.subarray(0, 32);
     const messageId = draw.slice(32, 64);
-    const nonce = draw.slice(64, 76);
-    const wrapNonce = draw.slice(76, 88);
+    const nonces = rnd(24);
+    const nonce = nonces.slice(0, 12);
+    const wrapNonce = nonces.subarray(12, 24);
     let secret: Uint8Array | undefined;
     let objectRef: string | undefined;
     if (o.shreddable === true) {
@@ -391,9 +394,9 @@ export class Kms {
         action: 'kms.data.encrypt',
         subject,
         outcome: 'allow',
-        details: { tenant: o.tenant, service: o.service, l3: active.serviceKeyVersion },
+        details: { l3: active.serviceKeyVersion },
       });
-      return { cipher, headerBytes: encodeEnvelopeHeader(header) };
+      return cipher;
     } finally {
       draw.fill(0);
       secret?.fill(0);
@@ -452,8 +455,8 @@ export class Kms {
     if (plaintext.length > MAX_RECORD_SIZE)
       throw new OmtError('kms.input.invalid', 'record too large; stream it');
     const o = encryptArgsFast(options) ?? parse(encryptSchema, options, 'encrypt options');
-    const { cipher, headerBytes } = await this.#seal(o, 0);
-    return concatBytes(headerBytes, await cipher.sealFrame(0, true, plaintext));
+    const cipher = await this.#seal(o, 0);
+    return cipher.sealRecord(plaintext);
   }
 
   /**
@@ -462,16 +465,16 @@ export class Kms {
   async decrypt(envelope: Uint8Array, options: DecryptOptions): Promise<Uint8Array> {
     if (!(envelope instanceof Uint8Array)) parse(bytesSchema, envelope, 'envelope');
     const o = decryptArgsFast(options) ?? parse(decryptSchema, options, 'decrypt options');
-    const { header, headerBytes } = parseEnvelopeHeader(envelope);
+    const { header, headerLength } = readEnvelopeHeader(envelope);
     const cipher = await this.#open(header, o);
     try {
-      const plain = await openEnvelopeBody(cipher, envelope.subarray(headerBytes.length));
+      const plain = await openEnvelopeBody(cipher, envelope.subarray(headerLength));
       this.#c.audit.note({
         actor: o.principal,
         action: 'kms.data.decrypt',
         subject: `object:${header.tenant}/${header.service}/${header.objectId}`,
         outcome: 'allow',
-        details: { tenant: header.tenant, service: header.service, l3: header.serviceKeyVersion },
+        details: { l3: header.serviceKeyVersion },
       });
       return plain;
     } catch (e) {
@@ -496,45 +499,64 @@ export class Kms {
    * ```
    */
   encryptStream(source: ByteSource, options: EncryptOptions): ReadableStream<Uint8Array> {
-    const self = this;
-    async function* run(): AsyncGenerator<Uint8Array> {
-      const o = encryptArgsFast(options) ?? parse(encryptSchema, options, 'encrypt options');
-      const { cipher, headerBytes } = await self.#seal(o, o.frameSize ?? DEFAULT_FRAME_SIZE);
-      yield headerBytes;
-      yield* sealFrames(cipher, source);
-    }
-    return toReadableStream(run());
+    let frames: ReturnType<typeof sealedChunks> | undefined;
+    let cancelled = false;
+    return pullStream(
+      async () => {
+        if (frames !== undefined) return frames.pull();
+        const o = encryptArgsFast(options) ?? parse(encryptSchema, options, 'encrypt options');
+        const cipher = await this.#seal(o, o.frameSize ?? DEFAULT_FRAME_SIZE);
+        frames = sealedChunks(cipher, source);
+        if (cancelled) await frames.cancel();
+        return [encodeEnvelopeHeader(cipher.header)];
+      },
+      async () => {
+        cancelled = true;
+        await frames?.cancel();
+      },
+    );
   }
 
   /** Decrypts a stream (record or framed envelope); each frame is released once authenticated. */
   decryptStream(source: ByteSource, options: DecryptOptions): ReadableStream<Uint8Array> {
-    const self = this;
-    async function* run(): AsyncGenerator<Uint8Array> {
+    let opener: FrameOpener | undefined;
+    let reader: ByteReader | undefined;
+    let principal = '';
+    let header: EnvelopeHeader | undefined;
+    const open = async (): Promise<FrameOpener> => {
       const o = decryptArgsFast(options) ?? parse(decryptSchema, options, 'decrypt options');
-      const reader = new ByteReader(source);
-      const { header } = await readStreamHeader(reader);
-      const cipher = await self.#open(header, o);
-      const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
-      try {
-        yield* openFrames(cipher, reader);
-      } catch (e) {
-        await self.#deny(o.principal, 'decrypt', subject, header.tenant, header.service, e);
-        throw e;
-      }
-      self.#c.audit.note({
-        actor: o.principal,
-        action: 'kms.data.decrypt',
-        subject,
-        outcome: 'allow',
-        details: {
-          tenant: header.tenant,
-          service: header.service,
-          l3: header.serviceKeyVersion,
-          stream: true,
-        },
-      });
-    }
-    return toReadableStream(run());
+      principal = o.principal;
+      reader = new ByteReader(source);
+      const h = (await readStreamHeader(reader)).header;
+      const cipher = await this.#open(h, o);
+      header = h;
+      return new FrameOpener(cipher, reader);
+    };
+    return pullStream(
+      async () => {
+        opener ??= await open();
+        const h = header as EnvelopeHeader;
+        let plain: Uint8Array | undefined;
+        try {
+          plain = await opener.next();
+        } catch (e) {
+          await this.#deny(principal, 'decrypt', subjectOf(h), h.tenant, h.service, e);
+          throw e;
+        }
+        if (plain !== undefined) return [plain];
+        this.#c.audit.note({
+          actor: principal,
+          action: 'kms.data.decrypt',
+          subject: subjectOf(h),
+          outcome: 'allow',
+          details: { l3: h.serviceKeyVersion, stream: true },
+        });
+        return undefined;
+      },
+      async () => {
+        await reader?.cancel();
+      },
+    );
   }
 
   /**
@@ -660,7 +682,7 @@ export function createKms(options: KmsOptions): KmsInstance {
   if (typeof keyStore?.getKey !== 'function')
     throw new OmtError('kms.input.invalid', 'keyStore must be a KeyStore');
   const clock = options.clock ?? systemClock;
-  const random = options.random ?? platformRandom;
+  const random = options.random ?? pooledRandom(platformRandom);
   const audit = new AuditRecorder(options.audit, options.auditBatch);
   const aead = options.aead ?? webCryptoAead;
   const unsealer = new Unsealer({

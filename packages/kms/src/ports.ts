@@ -266,6 +266,27 @@ export interface AeadEngine {
   ): Uint8Array | Promise<Uint8Array>;
   /** The plaintext; throws (any error) when `sealed` does not authenticate. */
   open(key: AeadKey, iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Optional: {@link seal} with the ciphertext and the tag handed back apart (same bytes). An engine
+   * whose platform produces them apart (node:crypto) saves joining them — a copy of every frame —
+   * since streams emit them as separate chunks anyway.
+   */
+  sealDetached?(
+    key: AeadKey,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+  ): readonly [ciphertext: Uint8Array, tag: Uint8Array] | Promise<readonly [Uint8Array, Uint8Array]>;
+  /** Optional: {@link open} with the tag apart (same verdicts), so a reader need not join them. */
+  openDetached?(
+    key: AeadKey,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array>;
   /** HKDF-SHA-512 (RFC 5869). */
   hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** Optional: SHA-256 (the header binding every envelope computes); default @noble/hashes. */
+  sha256?(data: Uint8Array): Uint8Array;
 }

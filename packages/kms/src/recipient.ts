@@ -26,13 +26,7 @@ import {
   openEnvelopeBody,
   parseEnvelopeHeader,
 } from './envelope.js';
-import {
-  ByteReader,
-  type ByteSource,
-  openFrames,
-  readStreamHeader,
-  toReadableStream,
-} from './envelope-stream.js';
+import { ByteReader, type ByteSource, FrameOpener, pullStream, readStreamHeader } from './envelope-stream.js';
 import { importWrappingKey, unwrapKeyBytes, wrapKeyBytes } from './key-wrap.js';
 import type { Kms } from './kms.js';
 import { PrincipalSchema } from './record-schemas.js';
@@ -214,11 +208,20 @@ export function decryptStreamWithShare(
   share: Uint8Array,
   secretKey: Uint8Array,
 ): ReadableStream<Uint8Array> {
-  async function* run(): AsyncGenerator<Uint8Array> {
-    const reader = new ByteReader(source);
-    const { header } = await readStreamHeader(reader);
-    const cipher = await recipientCipher(header, share, secretKey);
-    yield* openFrames(cipher, reader);
-  }
-  return toReadableStream(run());
+  let opener: FrameOpener | undefined;
+  let reader: ByteReader | undefined;
+  return pullStream(
+    async () => {
+      if (opener === undefined) {
+        reader = new ByteReader(source);
+        const { header } = await readStreamHeader(reader);
+        opener = new FrameOpener(await recipientCipher(header, share, secretKey), reader);
+      }
+      const plain = await opener.next();
+      return plain === undefined ? undefined : [plain];
+    },
+    async () => {
+      await reader?.cancel();
+    },
+  );
 }

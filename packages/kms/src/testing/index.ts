@@ -544,6 +544,118 @@ export function aeadEngineContract(name: string, engine: AeadEngine): void {
       }
     });
 
+    it('sha256 (when the engine has one) is SHA-256', async () => {
+      if (engine.sha256 === undefined) return;
+      const { sha256 } = await import('@omt/core/hash');
+      expect(hex(engine.sha256(new TextEncoder().encode('abc')))).toBe(
+        'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      );
+      for (const n of [0, 1, 55, 56, 64, 200, 1000]) {
+        const data = rnd(n);
+        expect(hex(engine.sha256(data))).toBe(hex(sha256(data)));
+      }
+    });
+
+    it('sealDetached/openDetached (when the engine has them) are seal/open with the tag apart', async () => {
+      const { sealDetached, openDetached } = engine;
+      if (sealDetached === undefined && openDetached === undefined) return;
+      for (const n of [0, 1, 16, 1000, 65_536]) {
+        const key = await engine.importKey(rnd(32));
+        const iv = rnd(12);
+        const aad = rnd(45);
+        const pt = rnd(n);
+        const sealed = await engine.seal(key, iv, aad, pt);
+        const ct = sealed.subarray(0, n);
+        const tag = sealed.subarray(n);
+        if (sealDetached !== undefined) {
+          const [c, t] = await sealDetached.call(engine, key, iv, aad, pt);
+          expect(hex(c)).toBe(hex(ct));
+          expect(hex(t)).toBe(hex(tag));
+        }
+        if (openDetached !== undefined) {
+          expect(hex(await openDetached.call(engine, key, iv, aad, ct.slice(), tag.slice()))).toBe(hex(pt));
+          const badTag = tag.slice();
+          badTag[15] = (badTag[15] as number) ^ 0x80;
+          await expect(
+            Promise.resolve().then(() => openDetached.call(engine, key, iv, aad, ct, badTag)),
+          ).rejects.toBeDefined();
+          await expect(
+            Promise.resolve().then(() => openDetached.call(engine, key, iv, aad, ct, tag.subarray(0, 15))),
+          ).rejects.toBeDefined();
+          if (n > 0) {
+            const badCt = ct.slice();
+            badCt[n - 1] = (badCt[n - 1] as number) ^ 1;
+            await expect(
+              Promise.resolve().then(() => openDetached.call(engine, key, iv, aad, badCt, tag)),
+            ).rejects.toBeDefined();
+          }
+        }
+      }
+    });
+
+    it('a KMS on this engine writes the pinned envelope bytes (record, framed stream, shreddable)', async () => {
+      // Deterministic randomness and clock: the bytes are fixed by the format alone, so a change
+      // of engine or a rewrite of the envelope code that alters them (old envelopes would no longer
+      // open) fails here.
+      const { createKms } = await import('../kms.js');
+      const { MemoryKeyStore } = await import('../memory-key-store.js');
+      const { MemoryRootKeyProvider } = await import('../memory-root-key-provider.js');
+      const { sha256 } = await import('@omt/core/hash');
+      let x = 7;
+      const random = (n: number): Uint8Array => {
+        const out = new Uint8Array(n);
+        for (let i = 0; i < n; i++) {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+          out[i] = x >>> 24;
+        }
+        return out;
+      };
+      const clock = (): Date => new Date('2026-01-02T03:04:05.678Z');
+      const { kms, governance } = createKms({
+        rootKeys: new MemoryRootKeyProvider({ random, clock }),
+        keyStore: new MemoryKeyStore(),
+        random,
+        clock,
+        aead: engine,
+      });
+      await governance.createTenant({
+        actor: 'ops',
+        tenant: 'acme',
+        services: ['media'],
+        grants: [{ principal: 'app', service: '*', operations: ['encrypt', 'decrypt'] }],
+      });
+      const plain = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7) & 0xff);
+      const o = {
+        principal: 'app',
+        tenant: 'acme',
+        service: 'media',
+        objectId: 'obj-1',
+        context: { purpose: 'kat', b: 'x' },
+      };
+      const record = await kms.encrypt(plain, o);
+      const parts: Uint8Array[] = [];
+      for await (const c of kms.encryptStream([plain.subarray(0, 333), plain.subarray(333)], {
+        ...o,
+        frameSize: 100,
+      }) as unknown as AsyncIterable<Uint8Array>) {
+        parts.push(c);
+      }
+      const framed = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        framed.set(p, at);
+        at += p.length;
+      }
+      const shreddable = await kms.encrypt(plain.subarray(0, 10), { ...o, shreddable: true });
+      expect(hex(sha256(record))).toBe('0595d111701ad2bfb2a4215efaf2d76713a15b6704eb517fcb64e32885302f66');
+      expect(hex(sha256(framed))).toBe('8e91789263cd2568fa549970a8fcb776a9c72b30e9b68255d1111e4a29cc1fc1');
+      expect(hex(sha256(shreddable))).toBe(
+        '2d4ec35d5addfc6603d877536e60678f5275c26078921bf7f0200ef102dc48bf',
+      );
+      expect(hex(await kms.decrypt(framed, { principal: 'app' }))).toBe(hex(plain));
+      expect(hex(await kms.decrypt(shreddable, { principal: 'app' }))).toBe(hex(plain.subarray(0, 10)));
+    });
+
     it('seal/open agree with the WebCrypto engine both ways, empty plaintexts included', async () => {
       const { webCryptoAead } = await import('../aead-web.js');
       for (const n of [0, 1, 16, 1000, 65_536]) {
