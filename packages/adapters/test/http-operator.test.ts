@@ -135,6 +135,7 @@ describe('operators over HTTP', () => {
     subject = life.subject;
     expect(life.events).toHaveLength(7);
     const v = await verifyChain({ network, machines: shippedMachines(), operators: clients }, subject);
+    expect(v.reasons.filter((r) => r.code !== 'ledger.equivocation')).toEqual([]);
     expect(v.verdict).toBe('authentic');
     expect(v.agreeing).toHaveLength(5);
     expect(v.reasons.filter((r) => r.code !== 'ledger.equivocation')).toEqual([]);

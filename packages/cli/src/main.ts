@@ -10,8 +10,15 @@ import {
   verifyHelp,
 } from './commands/c2pa/index.js';
 import { dbHelp, runDb } from './commands/db.js';
+import {
+  eventsHelp,
+  networkHelp,
+  operatorHelp,
+  runEvents,
+  runNetwork,
+  runOperator,
+} from './commands/events/index.js';
 import { runSignJson, runVerifyJson, signJsonHelp, verifyJsonHelp } from './commands/json-signature.js';
-import { eventsHelp, networkHelp, operatorHelp, runEvents, runNetwork, runOperator } from './commands/events/index.js';
 import { keysHelp, runKeys } from './commands/keys.js';
 import { decryptHelp, encryptHelp, kmsHelp, runDecrypt, runEncrypt, runKms } from './commands/kms/index.js';
 import {

@@ -148,7 +148,10 @@ export async function submitEvents(
   parsed.forEach((e, i) => {
     const distinct = dedupe(receipts[i]!);
     if (distinct.length >= network.quorum) {
-      toCommit.push({ i, qc: { chain: e.chain, height: e.height, event: hashes[i]!, receipts: distinct } });
+      // Exactly M receipts (in operator order): more prove nothing more, and every byte of a
+      // certificate is sent to and stored by every operator.
+      const chosen = distinct.sort((a, b) => (a.operator < b.operator ? -1 : 1)).slice(0, network.quorum);
+      toCommit.push({ i, qc: { chain: e.chain, height: e.height, event: hashes[i]!, receipts: chosen } });
       return;
     }
     outcomes[i] = refusal(e, hashes[i]!, votes[i]!, network.quorum);

@@ -1,5 +1,6 @@
 import { OmtError } from '@omt/core/errors';
 import {
+  parseAppendItems,
   parseChainArgument,
   parseChainListOptions,
   parseCommittedEvent,
@@ -7,7 +8,7 @@ import {
   parseHeightArgument,
   parsePayouts,
 } from './event-storage.js';
-import type { CommittedEvent, EventStore, Payout } from './ports.js';
+import type { AppendItem, AppendOutcome, CommittedEvent, EventStore, Payout } from './ports.js';
 
 interface ChainRow {
   readonly events: CommittedEvent[];
@@ -17,7 +18,8 @@ interface ChainRow {
 /**
  * In-process {@link EventStore} (tests, single-process demos). Every method body runs without an
  * `await` in between, so an append — event, state and payouts — is atomic within one JavaScript
- * realm and concurrent appends at one height have exactly one winner. Several processes share
+ * realm and concurrent appends at one height have exactly one winner; `appendMany` runs its items
+ * one after another in one such pass. Several processes share
  * the SQL store (`@omt/adapters/sql` `SqlEventStore`) instead. Nothing stored is ever changed.
  *
  * @example
@@ -32,8 +34,24 @@ export class MemoryEventStore implements EventStore {
   readonly #chains = new Map<string, ChainRow>();
 
   async append(event: CommittedEvent, payouts?: readonly Payout[]): Promise<'appended' | 'exists'> {
-    const e = parseCommittedEvent(event);
-    const ps = parsePayouts(payouts);
+    return this.#store(parseCommittedEvent(event), parsePayouts(payouts));
+  }
+
+  async appendMany(items: readonly AppendItem[]): Promise<AppendOutcome[]> {
+    // One synchronous pass: no other call runs in between, as in one SQL transaction.
+    return parseAppendItems(items).map((item): AppendOutcome => {
+      if ('error' in item) return { error: item.error };
+      try {
+        return this.#store(item.event, item.payouts);
+      } catch (e) {
+        if (!(e instanceof OmtError)) throw e;
+        return { error: { code: e.code, message: e.message } };
+      }
+    });
+  }
+
+  /** Appends a parsed event (synchronous: atomic within the realm). */
+  #store(e: CommittedEvent, ps: readonly Payout[]): 'appended' | 'exists' {
     const row = this.#chains.get(e.chain);
     const at = row?.events[e.height];
     if (at !== undefined) {

@@ -8,11 +8,17 @@
 import { fromBase64 } from '@omt/core/bytes';
 import { canonicalize } from '@omt/core/jcs';
 import { verifyConsistency } from '@omt/core/merkle';
+import type { HeaderSource } from './anchor.js';
+import {
+  type AnchoredCheckpoint,
+  parseAnchoredCheckpoint,
+  verifyCheckpointAnchor,
+} from './checkpoint-anchor.js';
 import { type EquivocationEvidence, findEquivocation } from './equivocation.js';
 import { type ChainEvent, eventHash, parseEvent } from './event.js';
 import { withDeadline } from './event-client.js';
 import { authorityKeyIds, type EventNetwork } from './event-network.js';
-import { applyEvent, type ChainState, type MachineRegistry } from './machine.js';
+import { type ApplyResult, applyEvent, type ChainState, type MachineRegistry } from './machine.js';
 import type { ChainView, OperatorApi } from './operator-api.js';
 import type { OperatorReceipt } from './operator-receipt.js';
 import {
@@ -49,6 +55,8 @@ export interface ChainVerdict {
   readonly evidence: readonly EquivocationEvidence[];
   /** The verified events of the authentic history, in height order. */
   readonly events?: readonly unknown[];
+  /** Anchored checkpoints that verified (with `headers`). */
+  readonly anchors: readonly VerifiedAnchor[];
 }
 
 /** Options of {@link verifyChain}. */
@@ -61,6 +69,23 @@ export interface VerifyChainOptions {
   readonly deadlineMs?: number;
   /** Verifier clock (event times may not lead it by more than the machines' skew). */
   readonly now?: Date;
+  /**
+   * Block headers the client trusts (its own header chain or a header service): with them, the
+   * anchored checkpoints operators serve are verified and reported in `anchors`.
+   */
+  readonly headers?: HeaderSource;
+}
+
+/** An operator checkpoint anchored on chain, as the client verified it. */
+export interface VerifiedAnchor {
+  readonly operator: string;
+  /** Log size the anchor covers. */
+  readonly size: number;
+  readonly blockHeight?: number;
+  /** Block time, seconds since the epoch. */
+  readonly blockTime?: number;
+  /** How many events of the authentic history this operator had voted for within that size. */
+  readonly events: number;
 }
 
 interface ViewResult {
@@ -74,6 +99,7 @@ interface ViewResult {
   readonly receipts: readonly OperatorReceipt[];
   readonly certificates: readonly QuorumCertificate[];
   readonly checkpoint?: string;
+  readonly anchors?: readonly unknown[];
 }
 
 /**
@@ -111,10 +137,11 @@ export async function verifyChain(options: VerifyChainOptions, chain: string): P
     }),
   );
   const qcCache = new Map<string, Promise<boolean>>();
+  const replays = new Map<string, ApplyResult>();
   const results: ViewResult[] = [];
   for (const v of views) {
     if (v === undefined) continue;
-    const r = await verifyView(options, v.op.name, v.view, qcCache);
+    const r = await verifyView(options, v.op.name, v.view, qcCache, replays);
     results.push(r);
     reasons.push(...r.reasons);
   }
@@ -130,8 +157,52 @@ export async function verifyChain(options: VerifyChainOptions, chain: string): P
       operator: e.operator,
     });
 
+  // Anchored checkpoints (with trusted headers): verified, then checked for consistency with
+  // everything else seen of that operator's log.
+  const anchored: {
+    operator: string;
+    checkpoint: string;
+    size: number;
+    blockHeight?: number;
+    blockTime?: number;
+  }[] = [];
+  if (options.headers !== undefined) {
+    const seenAnchors = new Set<string>();
+    for (const r of results) {
+      const key = network.operators.find((o) => o.name === r.operator)?.logKey;
+      for (const raw of r.anchors ?? []) {
+        let a: AnchoredCheckpoint;
+        try {
+          a = parseAnchoredCheckpoint(raw);
+        } catch (e) {
+          reasons.push({ code: 'ledger.anchor.schema', message: (e as Error).message, operator: r.operator });
+          continue;
+        }
+        if (key === undefined || seenAnchors.has(a.checkpoint)) continue;
+        seenAnchors.add(a.checkpoint);
+        const v = await verifyCheckpointAnchor(a, key, { headers: options.headers });
+        if (!v.ok) {
+          for (const s of v.statuses)
+            reasons.push({
+              code: s.code,
+              message: `anchored checkpoint: ${s.message}`,
+              operator: r.operator,
+            });
+          continue;
+        }
+        anchored.push({
+          operator: r.operator,
+          checkpoint: a.checkpoint,
+          size: v.size as number,
+          ...(v.blockHeight === undefined ? {} : { blockHeight: v.blockHeight }),
+          ...(v.blockTime === undefined ? {} : { blockTime: v.blockTime }),
+        });
+      }
+    }
+  }
+
   // Consistency of each operator's checkpoints seen (ask the operator for the proofs).
-  reasons.push(...(await checkConsistency(options, results, deadline)));
+  reasons.push(...(await checkConsistency(options, results, deadline, anchored)));
 
   // Forks: two verified histories with different events at one height.
   const fork = findFork(results.filter((r) => r.ok));
@@ -173,6 +244,17 @@ export async function verifyChain(options: VerifyChainOptions, chain: string): P
     agreeing: best.map((r) => r.operator),
     evidence,
     ...(verdict === 'authentic' && top !== undefined ? { events: top.events } : {}),
+    anchors: anchored
+      .filter((a) => !reasons.some((x) => x.operator === a.operator && x.code === 'ledger.log.inconsistent'))
+      .map((a) => ({
+        operator: a.operator,
+        size: a.size,
+        ...(a.blockHeight === undefined ? {} : { blockHeight: a.blockHeight }),
+        ...(a.blockTime === undefined ? {} : { blockTime: a.blockTime }),
+        events: (top?.certificates ?? []).filter((qc) =>
+          qc.receipts.some((x) => x.operator === a.operator && x.index < a.size),
+        ).length,
+      })),
   };
 }
 
@@ -206,6 +288,7 @@ async function verifyView(
   operator: string,
   view: ChainView,
   qcCache: Map<string, Promise<boolean>>,
+  replays: Map<string, ApplyResult>,
 ): Promise<ViewResult> {
   const reasons: VerdictReason[] = [];
   const receipts: OperatorReceipt[] = [];
@@ -268,7 +351,11 @@ async function verifyView(
     const machine = options.machines.findMachine(event.machine);
     if (machine === undefined)
       return fail('ledger.machine.unknown', `height ${h}: unknown machine ${event.machine}`);
-    const r = await applyEvent(machine, state, event, env);
+    // Honest operators serve the same history: replay each (head, event) once per verification.
+    const replayKey = `${state?.head ?? ''}/${hash}`;
+    const replayed = replays.get(replayKey);
+    const r = replayed ?? (await applyEvent(machine, state, event, env));
+    if (replayed === undefined && r.ok) replays.set(replayKey, r);
     if (!r.ok) {
       const first = r.statuses[0];
       return fail(
@@ -306,6 +393,7 @@ async function verifyView(
     ...(typeof view.checkpoint === 'string' && view.checkpoint.length > 0
       ? { checkpoint: view.checkpoint }
       : {}),
+    ...(Array.isArray(view.anchors) ? { anchors: view.anchors.slice(0, 64) } : {}),
   };
 }
 
@@ -331,6 +419,7 @@ async function checkConsistency(
   options: VerifyChainOptions,
   results: readonly ViewResult[],
   deadline: number,
+  anchored: readonly { readonly operator: string; readonly checkpoint: string }[],
 ): Promise<VerdictReason[]> {
   const reasons: VerdictReason[] = [];
   const seen = new Map<string, Map<number, Uint8Array>>();
@@ -349,32 +438,41 @@ async function checkConsistency(
     for (const rc of r.receipts) note(rc.operator, rc.checkpoint);
     if (r.checkpoint !== undefined) note(r.operator, r.checkpoint);
   }
+  for (const a of anchored) note(a.operator, a.checkpoint);
   await Promise.all(
     [...seen.entries()].map(async ([name, sizes]) => {
       const op = options.operators.find((o) => o.name === name);
-      const ordered = [...sizes.entries()].sort((a, b) => a[0] - b[0]);
+      const ordered = [...sizes.entries()].filter(([size]) => size > 0).sort((a, b) => a[0] - b[0]);
       if (op === undefined || ordered.length < 2) return;
-      for (let i = 1; i < ordered.length; i++) {
-        const [s1, r1] = ordered[i - 1] as [number, Uint8Array];
-        const [s2, r2] = ordered[i] as [number, Uint8Array];
-        if (s1 === 0) continue;
-        try {
-          const proof = (await withDeadline(deadline, (signal) => op.consistency(s1, s2, signal))).map(
-            fromBase64,
-          );
-          if (!verifyConsistency(s1, s2, r1, r2, proof))
+      // Every checkpoint seen must be a prefix of the largest one: one proof from each size to
+      // it, fetched in one call where the operator offers it.
+      const [top, topRoot] = ordered[ordered.length - 1] as [number, Uint8Array];
+      const lower = ordered.slice(0, -1);
+      try {
+        const proofs = await withDeadline(deadline, (signal) =>
+          op.consistencyMany !== undefined
+            ? op.consistencyMany(
+                lower.map(([s]) => s),
+                top,
+                signal,
+              )
+            : Promise.all(lower.map(([s]) => op.consistency(s, top, signal))),
+        );
+        lower.forEach(([s, root], i) => {
+          const proof = (proofs[i] ?? []).map(fromBase64);
+          if (!verifyConsistency(s, top, root, topRoot, proof))
             reasons.push({
               code: 'ledger.log.inconsistent',
-              message: `its checkpoints ${s1} → ${s2} are not consistent`,
+              message: `its checkpoints ${s} → ${top} are not consistent`,
               operator: name,
             });
-        } catch (e) {
-          reasons.push({
-            code: 'ledger.log.unchecked',
-            message: `consistency ${s1} → ${s2} could not be checked: ${e instanceof Error ? e.message : String(e)}`,
-            operator: name,
-          });
-        }
+        });
+      } catch (e) {
+        reasons.push({
+          code: 'ledger.log.unchecked',
+          message: `consistency up to ${top} could not be checked: ${e instanceof Error ? e.message : String(e)}`,
+          operator: name,
+        });
       }
     }),
   );

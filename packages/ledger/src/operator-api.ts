@@ -51,6 +51,8 @@ export interface ChainView {
   readonly events: readonly CommittedEntry[];
   /** The operator's latest signed checkpoint (signed note text) when the view was taken. */
   readonly checkpoint: string;
+  /** Checkpoints of this operator's log anchored on Bitcoin/BSV (checkpoint-anchor.ts), newest last. */
+  readonly anchors?: readonly unknown[];
 }
 
 /** Health and identity. */
@@ -81,6 +83,8 @@ export interface OperatorApi {
   checkpoint(signal?: AbortSignal): Promise<string>;
   /** An RFC 9162 consistency proof between two sizes of this operator's log (base64 hashes). */
   consistency(from: number, to: number, signal?: AbortSignal): Promise<string[]>;
+  /** Consistency proofs from each of `froms` (≤ 256 sizes) to `to`, in one call. */
+  consistencyMany?(froms: readonly number[], to: number, signal?: AbortSignal): Promise<string[][]>;
   status(signal?: AbortSignal): Promise<OperatorStatus>;
   /** tlog-witness `add-checkpoint`: asks this operator to cosign another operator's checkpoint. */
   addCheckpoint?(

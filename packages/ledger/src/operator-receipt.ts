@@ -116,20 +116,24 @@ export function logVerifier(key: LogKeyInput): NoteVerifier {
   return parseLogKey(key.logKey);
 }
 
-// Receipts of one batch share a checkpoint: remember the ones that verified (key + exact text), so
-// a chain's worth of QCs costs one signature check per checkpoint, not per receipt.
+// Receipts of one batch share a checkpoint: remember the verifications (key + exact text) — the
+// promise, so that concurrent receipts of one checkpoint wait for one signature check instead of
+// each starting its own. A failed check is forgotten at once (it is retried next time).
 const VERIFIED_LIMIT = 1024;
-const verified = new Map<string, SignedCheckpoint>();
+const verified = new Map<string, Promise<SignedCheckpoint>>();
 
 async function verifiedCheckpoint(text: string, key: NoteVerifier): Promise<SignedCheckpoint> {
   const k = `${key.vkey}\n${text}`;
-  const hit = verified.get(k);
-  if (hit !== undefined)
-    return { ...hit, checkpoint: { ...hit.checkpoint, root: hit.checkpoint.root.slice() } };
-  const signed = await verifyCheckpoint(text, key);
-  if (verified.size >= VERIFIED_LIMIT) verified.clear();
-  verified.set(k, { ...signed, checkpoint: { ...signed.checkpoint, root: signed.checkpoint.root.slice() } });
-  return signed;
+  let pending = verified.get(k);
+  if (pending === undefined) {
+    if (verified.size >= VERIFIED_LIMIT) verified.clear();
+    pending = verifyCheckpoint(text, key);
+    verified.set(k, pending);
+    pending.catch(() => verified.delete(k));
+  }
+  const hit = await pending;
+  // Callers get their own copy of the root (bytes are mutable).
+  return { ...hit, checkpoint: { ...hit.checkpoint, root: hit.checkpoint.root.slice() } };
 }
 
 /** A receipt's verification, with the verified checkpoint when the signature held. */

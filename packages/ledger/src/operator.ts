@@ -9,6 +9,11 @@ import { toBase64 } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { canonicalize } from '@omt/core/jcs';
 import { MerkleTree } from '@omt/core/merkle';
+import {
+  type AnchoredCheckpoint,
+  parseAnchoredCheckpoint,
+  verifyCheckpointAnchor,
+} from './checkpoint-anchor.js';
 import { type ChainEvent, eventHash, parseEvent } from './event.js';
 import { authorityKeyIds, type EventNetwork, type NetworkOperator } from './event-network.js';
 import {
@@ -29,7 +34,7 @@ import type {
 } from './operator-api.js';
 import { type OperatorReceipt, voteLeaf } from './operator-receipt.js';
 import { eventPayouts, type PaymentAdapter, paymentEffect } from './payment.js';
-import type { CommittedEvent, EventStore, VoteLog, WitnessStore } from './ports.js';
+import type { CommittedEvent, EventStore, Payout, VoteLog, VoteOutcome, WitnessStore } from './ports.js';
 import {
   parseQuorumCertificate,
   type QuorumCertificate,
@@ -73,6 +78,14 @@ export interface EventOperatorOptions {
   readonly onBackgroundError?: (error: unknown) => void;
 }
 
+/** An entry of a commit whose QC verified. */
+interface Committing {
+  readonly i: number;
+  readonly event: ChainEvent;
+  readonly hash: string;
+  readonly qc: QuorumCertificate;
+}
+
 interface Pending {
   readonly index: number;
   resolve(receipt: OperatorReceipt): void;
@@ -97,7 +110,10 @@ export class EventOperator implements OperatorApi {
   readonly #env: MachineEnv;
   readonly #started = Date.now();
   readonly #states = new Map<string, ChainState | undefined>();
-  readonly #chainLocks = new Map<string, Promise<unknown>>();
+  #serial: Promise<unknown> = Promise.resolve();
+  #anchors: AnchoredCheckpoint[] = [];
+  /** Events this operator validated for its vote: hash → the head it extended and the result. */
+  readonly #validated = new Map<string, { prev: string | null; state: ChainState; event: ChainEvent }>();
   readonly #verifiedQcs = new Set<string>();
   readonly #witness: Witness | undefined;
   #pending: Pending[] = [];
@@ -163,82 +179,111 @@ export class EventOperator implements OperatorApi {
 
   // ─── voting ────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Validates each event against this operator's committed head and the machines, then records
+   * the votes of the whole batch in one `voteMany`, and answers each with its receipt once the
+   * batch's checkpoint is signed. Validation and voting run in the operator's serial section (a
+   * stable head); waiting for the checkpoint does not.
+   */
   async submit(events: readonly unknown[]): Promise<VoteAnswer[]> {
     this.#open();
     if (!Array.isArray(events) || events.length > MAX_BATCH)
       throw new OmtError('ledger.operator.invalid', `submit takes at most ${MAX_BATCH} events`);
-    return Promise.all(events.map((e) => this.#submitOne(e)));
+    const answers: VoteAnswer[] = new Array(events.length);
+    const parsed: { i: number; event: ChainEvent; hash: string }[] = [];
+    events.forEach((input, i) => {
+      try {
+        const event = parseEvent(input);
+        parsed.push({ i, event, hash: eventHash(event) });
+      } catch (e) {
+        answers[i] = refused(undefined, e);
+      }
+    });
+    const voted = await this.#serially(async () => {
+      const refusals = await Promise.all(
+        parsed.map((p) => this.#validateForVote(p.event, p.hash).catch((e) => refused(p.hash, e))),
+      );
+      const toVote = parsed.filter((p, k) => {
+        const r = refusals[k];
+        if (r !== undefined) answers[p.i] = r;
+        return r === undefined;
+      });
+      if (toVote.length === 0) return [];
+      const at = this.#now();
+      const outcomes = await this.#o.votes.voteMany(
+        toVote.map((p) => ({
+          chain: p.event.chain,
+          height: p.event.height,
+          hash: p.hash,
+          leaf: voteLeaf(p.event.chain, p.event.height, p.hash),
+          at,
+        })),
+      );
+      return toVote.map((p, k) => ({ p, outcome: outcomes[k] as VoteOutcome }));
+    }).catch((e) => {
+      for (const p of parsed) answers[p.i] ??= refused(p.hash, e);
+      return [];
+    });
+    await Promise.all(
+      voted.map(async ({ p, outcome }) => {
+        try {
+          const receipt = await this.#receipt(outcome.index);
+          answers[p.i] =
+            outcome.status === 'conflict'
+              ? {
+                  ok: false,
+                  hash: p.hash,
+                  code: 'ledger.event.conflict',
+                  message: `${this.name} already voted for another event at height ${p.event.height} of ${p.event.chain}`,
+                  voted: outcome.voted,
+                  receipt,
+                }
+              : { ok: true, hash: p.hash, receipt };
+        } catch (e) {
+          answers[p.i] = refused(p.hash, e);
+        }
+      }),
+    );
+    return answers;
   }
 
-  async #submitOne(input: unknown): Promise<VoteAnswer> {
-    let event: ChainEvent;
-    try {
-      event = parseEvent(input);
-    } catch (e) {
-      return refused(undefined, e);
-    }
-    const hash = eventHash(event);
-    try {
-      return await this.#withChain(event.chain, async () => {
-        let state = await this.#state(event.chain);
-        const head = state?.height ?? -1;
-        if (event.height <= head) {
-          const committed = await this.#o.events.get(event.chain, event.height);
-          if (committed !== undefined && committed.hash !== hash)
-            return {
-              ok: false,
-              hash,
-              code: 'ledger.event.conflict',
-              message: `height ${event.height} of ${event.chain} is committed to another event`,
-              voted: committed.hash,
-            };
-        }
-        if (event.height > head + 1) {
-          await this.#catchUp(event.chain, event.height - 1);
-          state = await this.#state(event.chain);
-        }
-        const machine = this.#o.machines.findMachine(event.machine);
-        if (machine === undefined)
-          return {
-            ok: false,
-            hash,
-            code: 'ledger.machine.unknown',
-            message: `unknown machine ${event.machine}`,
-          };
-        // A vote for an event already committed at its height is answered from the vote log.
-        if (event.height > (state?.height ?? -1)) {
-          const r = await applyEvent(machine, state, event, this.#env);
-          if (!r.ok) return statusAnswer(hash, r.statuses);
-          if (this.#o.checks !== undefined) {
-            const ext = await checkEventExternal(machine, state, event, {
-              checks: this.#o.checks,
-              ...(this.#env.authorities === undefined ? {} : { authorities: this.#env.authorities }),
-            });
-            if (ext.length > 0) return statusAnswer(hash, ext);
-          }
-        }
-        const outcome = await this.#o.votes.vote({
-          chain: event.chain,
-          height: event.height,
+  /** Undefined when the operator may vote for the event; else the refusal. */
+  async #validateForVote(event: ChainEvent, hash: string): Promise<VoteAnswer | undefined> {
+    let state = await this.#state(event.chain);
+    const head = state?.height ?? -1;
+    if (event.height <= head) {
+      // Already committed at its height: the same event gets its vote's receipt again.
+      const committed = await this.#o.events.get(event.chain, event.height);
+      if (committed !== undefined && committed.hash !== hash)
+        return {
+          ok: false,
           hash,
-          leaf: voteLeaf(event.chain, event.height, hash),
-          at: this.#now(),
-        });
-        const receipt = await this.#receipt(outcome.index);
-        if (outcome.status === 'conflict')
-          return {
-            ok: false,
-            hash,
-            code: 'ledger.event.conflict',
-            message: `${this.name} already voted for another event at height ${event.height} of ${event.chain}`,
-            voted: outcome.voted,
-            receipt,
-          };
-        return { ok: true, hash, receipt };
-      });
-    } catch (e) {
-      return refused(hash, e);
+          code: 'ledger.event.conflict',
+          message: `height ${event.height} of ${event.chain} is committed to another event`,
+          voted: committed.hash,
+        };
+      return undefined;
     }
+    if (event.height > head + 1) {
+      await this.#catchUp(event.chain, event.height - 1);
+      state = await this.#state(event.chain);
+    }
+    const machine = this.#o.machines.findMachine(event.machine);
+    if (machine === undefined)
+      return { ok: false, hash, code: 'ledger.machine.unknown', message: `unknown machine ${event.machine}` };
+    const r = await applyEvent(machine, state, event, this.#env);
+    if (!r.ok) return statusAnswer(hash, r.statuses);
+    if (this.#o.checks !== undefined) {
+      const ext = await checkEventExternal(machine, state, event, {
+        checks: this.#o.checks,
+        ...(this.#env.authorities === undefined ? {} : { authorities: this.#env.authorities }),
+      });
+      if (ext.length > 0) return statusAnswer(hash, ext);
+    }
+    // Remember the outcome: the commit of this event over the same head reuses it.
+    if (this.#validated.size >= 100_000) this.#validated.clear();
+    this.#validated.set(hash, { prev: state?.head ?? null, state: r.state, event: r.event });
+    return undefined;
   }
 
   /** A receipt for leaf `index`: waits for the batch checkpoint that covers it. */
@@ -308,34 +353,46 @@ export class EventOperator implements OperatorApi {
 
   // ─── committing ────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Stores each event whose quorum certificate verifies and that extends this operator's chain,
+   * in one `appendMany` (events of one chain in height order), and answers each.
+   */
   async commit(entries: readonly CommittedEntry[]): Promise<CommitAnswer[]> {
     this.#open();
     if (!Array.isArray(entries) || entries.length > MAX_BATCH)
       throw new OmtError('ledger.operator.invalid', `commit takes at most ${MAX_BATCH} entries`);
-    return Promise.all(entries.map((e) => this.#commitOne(e)));
+    const answers: CommitAnswer[] = new Array(entries.length);
+    const parsed: Committing[] = [];
+    await Promise.all(
+      entries.map(async (entry, i) => {
+        let hash: string | undefined;
+        try {
+          if (typeof entry !== 'object' || entry === null)
+            throw new OmtError('ledger.event.malformed', 'a commit entry is {event, qc}');
+          const event = parseEvent(entry.event);
+          hash = eventHash(event);
+          const qc = parseQuorumCertificate(entry.qc);
+          const bad = await this.#checkQc(event, hash, qc);
+          if (bad !== undefined) answers[i] = bad;
+          else parsed.push({ i, event, hash, qc });
+        } catch (e) {
+          answers[i] = refused(hash, e) as CommitAnswer;
+        }
+      }),
+    );
+    try {
+      const stored = await this.#serially(() => this.#storeBatch(parsed, true));
+      stored.forEach((a, k) => {
+        answers[(parsed[k] as Committing).i] = a;
+      });
+    } catch (e) {
+      for (const p of parsed) answers[p.i] ??= refused(p.hash, e) as CommitAnswer;
+    }
+    return answers;
   }
 
-  async #commitOne(entry: CommittedEntry): Promise<CommitAnswer> {
-    let event: ChainEvent;
-    let qc: QuorumCertificate;
-    try {
-      if (typeof entry !== 'object' || entry === null)
-        throw new OmtError('ledger.event.malformed', 'a commit entry is {event, qc}');
-      event = parseEvent(entry.event);
-      qc = parseQuorumCertificate(entry.qc);
-    } catch (e) {
-      return refused(undefined, e) as CommitAnswer;
-    }
-    const hash = eventHash(event);
-    try {
-      return await this.#withChain(event.chain, () => this.#store(event, hash, qc));
-    } catch (e) {
-      return refused(hash, e) as CommitAnswer;
-    }
-  }
-
-  /** Verifies and stores one committed event (the caller holds the chain's lock). */
-  async #store(event: ChainEvent, hash: string, qc: QuorumCertificate): Promise<CommitAnswer> {
+  /** Undefined when the QC is for this event and verifies; else the refusal. */
+  async #checkQc(event: ChainEvent, hash: string, qc: QuorumCertificate): Promise<CommitAnswer | undefined> {
     if (qc.event !== hash || qc.chain !== event.chain || qc.height !== event.height)
       return {
         ok: false,
@@ -344,81 +401,150 @@ export class EventOperator implements OperatorApi {
         message: 'the quorum certificate is for another event',
       };
     const qcKey = canonicalize(qc);
-    if (!this.#verifiedQcs.has(qcKey)) {
-      const v = await verifyQuorumCertificate(qc, this.#o.network);
-      if (!v.ok)
-        return {
-          ok: false,
-          hash,
-          code: 'ledger.qc.invalid',
-          message: v.statuses.map((s) => s.message).join('; '),
-        };
-      if (this.#verifiedQcs.size > 10_000) this.#verifiedQcs.clear();
-      this.#verifiedQcs.add(qcKey);
-    }
-    let state = await this.#state(event.chain);
-    const head = state?.height ?? -1;
-    if (event.height <= head) {
-      const existing = await this.#o.events.get(event.chain, event.height);
-      if (existing?.hash === hash) return { ok: true, hash, status: 'exists' };
-      // Two quorum certificates for one height: the network's majority rule was broken.
+    if (this.#verifiedQcs.has(qcKey)) return undefined;
+    const v = await verifyQuorumCertificate(qc, this.#o.network);
+    if (!v.ok)
       return {
         ok: false,
         hash,
-        code: 'ledger.event.conflict',
-        message: `height ${event.height} of ${event.chain} holds another committed event`,
+        code: 'ledger.qc.invalid',
+        message: v.statuses.map((s) => s.message).join('; '),
       };
-    }
-    if (event.height > head + 1) {
-      await this.#catchUp(event.chain, event.height - 1);
-      state = await this.#state(event.chain);
-      if ((state?.height ?? -1) !== event.height - 1)
-        return {
-          ok: false,
-          hash,
-          code: 'ledger.event.out-of-order',
-          message: `${this.name} lacks heights before ${event.height} of ${event.chain}`,
-        };
-    }
-    const machine = this.#o.machines.getMachine(event.machine);
-    // The event's time was checked against the clock when the operators voted; a late commit
-    // (catch-up) must not be refused for the clock having moved on.
-    const r = await applyEvent(machine, state, event, {
-      ...this.#env,
-      maxClockSkewMs: Number.MAX_SAFE_INTEGER,
-      now: new Date(8.64e15),
-    });
-    if (!r.ok) return statusAnswer(hash, r.statuses) as CommitAnswer;
-    const payouts = eventPayouts(machine, state, r.event);
-    const committed: CommittedEvent = {
-      chain: event.chain,
-      height: event.height,
-      hash,
-      prev: event.prev,
-      machine: event.machine,
-      type: event.type,
-      event: canonicalize(event),
-      qc: qcKey,
-      state: canonicalize(r.state),
-      committedAt: this.#now(),
-    };
-    const effect = paymentEffect(machine, state, r.event);
-    const status = await this.#o.events.append(committed, payouts);
-    this.#states.set(event.chain, r.state);
-    // Money moves only after the commit. Every operator makes the (idempotent) call, so one
-    // operator crashing between its commit and the call is covered by the others.
-    const payments = this.#o.payments;
-    if (effect !== undefined && payments !== undefined) {
-      const done =
-        effect.kind === 'release'
-          ? payments.release(effect.invoice, effect.payouts)
-          : payments.refund(effect.invoice);
-      done.catch((e) => this.#o.onBackgroundError?.(e));
-    }
-    return { ok: true, hash, status };
+    if (this.#verifiedQcs.size > 10_000) this.#verifiedQcs.clear();
+    this.#verifiedQcs.add(qcKey);
+    return undefined;
   }
 
-  /** Fetches and commits heights up to `height` from peers (each verified by its QC). */
+  /**
+   * Stores events whose QC verified (the caller holds the serial section). Events of one chain
+   * are applied in height order; a gap is filled from peers first when `catchUp` is allowed.
+   */
+  async #storeBatch(batch: readonly Committing[], catchUp: boolean): Promise<CommitAnswer[]> {
+    const answers: CommitAnswer[] = new Array(batch.length);
+    const order = batch
+      .map((p, k) => ({ p, k }))
+      .sort((a, b) =>
+        a.p.event.chain < b.p.event.chain
+          ? -1
+          : a.p.event.chain > b.p.event.chain
+            ? 1
+            : a.p.event.height - b.p.event.height,
+      );
+    const after = new Map<string, ChainState | undefined>();
+    const items: { event: CommittedEvent; payouts: readonly Payout[] }[] = [];
+    const meta: { k: number; p: Committing; state: ChainState; effect: ReturnType<typeof paymentEffect> }[] =
+      [];
+    const now = this.#now();
+    for (const { p, k } of order) {
+      const { event, hash } = p;
+      try {
+        let state = after.has(event.chain) ? after.get(event.chain) : await this.#state(event.chain);
+        let head = state?.height ?? -1;
+        if (event.height <= head) {
+          const existing = await this.#o.events.get(event.chain, event.height);
+          answers[k] =
+            existing?.hash === hash
+              ? { ok: true, hash, status: 'exists' }
+              : {
+                  ok: false,
+                  hash,
+                  code: 'ledger.event.conflict',
+                  message: `height ${event.height} of ${event.chain} holds another committed event`,
+                };
+          continue;
+        }
+        if (event.height > head + 1 && catchUp && !after.has(event.chain)) {
+          await this.#catchUp(event.chain, event.height - 1);
+          state = await this.#state(event.chain);
+          head = state?.height ?? -1;
+        }
+        if (event.height !== head + 1) {
+          answers[k] = {
+            ok: false,
+            hash,
+            code: 'ledger.event.out-of-order',
+            message: `${this.name} lacks heights before ${event.height} of ${event.chain}`,
+          };
+          continue;
+        }
+        const machine = this.#o.machines.getMachine(event.machine);
+        let next: ChainState;
+        let applied: ChainEvent = event;
+        const seen = this.#validated.get(hash);
+        if (seen !== undefined && seen.prev === (state?.head ?? null)) {
+          next = seen.state;
+          applied = seen.event;
+        } else {
+          // The time was checked against the clock when the operators voted; a late commit
+          // (catch-up) must not be refused because the clock moved on.
+          const r = await applyEvent(machine, state, event, {
+            ...this.#env,
+            maxClockSkewMs: Number.MAX_SAFE_INTEGER,
+            now: new Date(8.64e15),
+          });
+          if (!r.ok) {
+            answers[k] = statusAnswer(hash, r.statuses) as CommitAnswer;
+            continue;
+          }
+          next = r.state;
+          applied = r.event;
+        }
+        items.push({
+          event: {
+            chain: event.chain,
+            height: event.height,
+            hash,
+            prev: event.prev,
+            machine: event.machine,
+            type: event.type,
+            event: canonicalize(event),
+            qc: canonicalize(p.qc),
+            state: canonicalize(next),
+            committedAt: now,
+          },
+          payouts: eventPayouts(machine, state, applied),
+        });
+        meta.push({ k, p, state: next, effect: paymentEffect(machine, state, applied) });
+        after.set(event.chain, next);
+      } catch (e) {
+        answers[k] = refused(hash, e) as CommitAnswer;
+      }
+    }
+    const outcomes = items.length === 0 ? [] : await this.#o.events.appendMany(items);
+    meta.forEach(({ k, p, state, effect }, j) => {
+      const outcome = outcomes[j];
+      if (outcome === 'appended' || outcome === 'exists') {
+        answers[k] = { ok: true, hash: p.hash, status: outcome };
+        this.#states.set(p.event.chain, state);
+        this.#validated.delete(p.hash);
+        // Money moves only after the commit. Every operator makes the (idempotent) call, so one
+        // operator crashing between its commit and the call is covered by the others.
+        const payments = this.#o.payments;
+        if (outcome === 'appended' && effect !== undefined && payments !== undefined) {
+          const done =
+            effect.kind === 'release'
+              ? payments.release(effect.invoice, effect.payouts)
+              : payments.refund(effect.invoice);
+          done.catch((e) => this.#o.onBackgroundError?.(e));
+        }
+      } else {
+        const error = (outcome as { error?: { code: string; message: string } } | undefined)?.error;
+        answers[k] = {
+          ok: false,
+          hash: p.hash,
+          code: error?.code ?? 'ledger.operator.internal',
+          message: error?.message ?? 'not stored',
+        };
+        this.#states.delete(p.event.chain);
+      }
+    });
+    return answers;
+  }
+
+  /**
+   * Fetches and commits heights up to `height` from peers, each verified by its QC (the caller
+   * holds the serial section).
+   */
   async #catchUp(chain: string, height: number): Promise<void> {
     const peer = this.#o.peer;
     if (peer === undefined) return;
@@ -428,12 +554,16 @@ export class EventOperator implements OperatorApi {
       if (have >= height) return;
       try {
         const view = await peer(p).chain(chain, { fromHeight: have + 1 });
-        for (const entry of view.events) {
-          const e = parseEvent(entry.event);
-          if (e.height > height) break;
-          const answer = await this.#store(e, eventHash(e), parseQuorumCertificate(entry.qc));
-          if (!answer.ok) break;
+        const batch: Committing[] = [];
+        for (const [i, entry] of view.events.entries()) {
+          const event = parseEvent(entry.event);
+          if (event.height > height) break;
+          const hash = eventHash(event);
+          const qc = parseQuorumCertificate(entry.qc);
+          if ((await this.#checkQc(event, hash, qc)) !== undefined) break;
+          batch.push({ i, event, hash, qc });
         }
+        await this.#storeBatch(batch, false);
       } catch (e) {
         this.#o.onBackgroundError?.(e);
       }
@@ -451,7 +581,29 @@ export class EventOperator implements OperatorApi {
       height: head?.height ?? -1,
       events: list.map((e) => ({ event: JSON.parse(e.event) as unknown, qc: JSON.parse(e.qc) as unknown })),
       checkpoint: this.#checkpoint.note,
+      ...(this.#anchors.length === 0 ? {} : { anchors: [...this.#anchors] }),
     };
+  }
+
+  /**
+   * Records an anchored checkpoint of this operator's own log (published through the publishing
+   * pipeline; checkpoint-anchor.ts) so chain views carry it to clients. The checkpoint must be
+   * signed by this operator's log key and the proof must be about it; whether the proof holds up
+   * to a block header is for clients to check with the headers they trust. Keeps the newest 16
+   * (in memory: re-add them after a restart from where the anchoring job stored them).
+   */
+  async addAnchor(anchored: AnchoredCheckpoint): Promise<void> {
+    const a = parseAnchoredCheckpoint(anchored);
+    const v = await verifyCheckpointAnchor(a, this.#o.logSigner.vkey, { headers: () => undefined });
+    const fatal = v.statuses.filter(
+      (x) =>
+        x.code === 'ledger.anchor.checkpoint-invalid' ||
+        x.code === 'ledger.anchor.record-mismatch' ||
+        x.code === 'ledger.anchor.schema',
+    );
+    if (fatal.length > 0)
+      throw new OmtError(fatal[0]?.code ?? 'ledger.anchor.schema', fatal.map((x) => x.message).join('; '));
+    this.#anchors = [...this.#anchors.filter((x) => x.checkpoint !== a.checkpoint), a].slice(-16);
   }
 
   /** The latest signed checkpoint, with the peers' cosignatures when they cosigned that size. */
@@ -527,6 +679,12 @@ export class EventOperator implements OperatorApi {
     return this.#tree.consistencyProof(from, to).map(toBase64);
   }
 
+  async consistencyMany(froms: readonly number[], to: number): Promise<string[][]> {
+    if (!Array.isArray(froms) || froms.length > 256)
+      throw new OmtError('ledger.log.invalid', 'at most 256 consistency proofs per call');
+    return Promise.all(froms.map((from) => this.consistency(from, to)));
+  }
+
   async status(): Promise<OperatorStatus> {
     const chains = await this.#o.events.chains({ limit: 1000 });
     return {
@@ -589,15 +747,10 @@ export class EventOperator implements OperatorApi {
     return state;
   }
 
-  /** Runs `fn` after every earlier call for the same chain (validation needs a stable head). */
-  #withChain<T>(chain: string, fn: () => Promise<T>): Promise<T> {
-    const before = this.#chainLocks.get(chain) ?? Promise.resolve();
-    const run = before.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#chainLocks.set(chain, tail);
-    void tail.then(() => {
-      if (this.#chainLocks.get(chain) === tail) this.#chainLocks.delete(chain);
-    });
+  /** Runs `fn` after every earlier serial call of this operator (validation needs a stable head). */
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn);
+    this.#serial = run.catch(() => undefined);
     return run;
   }
 }

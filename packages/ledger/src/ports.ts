@@ -420,6 +420,21 @@ export interface CommittedEvent {
   readonly committedAt: Date;
 }
 
+/** One item of {@link EventStore.appendMany}: an event and the payouts stored with it. */
+export interface AppendItem {
+  readonly event: CommittedEvent;
+  readonly payouts?: readonly Payout[];
+}
+
+/**
+ * Outcome of one {@link EventStore.appendMany} item: what `append` would have returned, or the
+ * code and message of the OmtError it would have thrown.
+ */
+export type AppendOutcome =
+  | 'appended'
+  | 'exists'
+  | { readonly error: { readonly code: string; readonly message: string } };
+
 /**
  * Committed events of every chain an operator keeps. Committed rows are append-only (the SQL
  * adapter enforces it with triggers: no UPDATE, no DELETE).
@@ -430,10 +445,20 @@ export interface CommittedEvent {
  *   height throws `ledger.event.conflict`. Concurrent appends at one height: exactly one wins.
  * - `head` gives the highest committed event of a chain, `get` one height, `list` a range in
  *   height order (at most `limit`, default 1,000).
+ * - `appendMany` stores a batch (at most 1,000 items) as if `append` were called for each item
+ *   one after another in that order — an item may extend a chain appended earlier in the same
+ *   call — in as few transactions as possible (SQL: one per call). It answers one
+ *   {@link AppendOutcome} per item, in order: a refused item (`ledger.event.invalid`,
+ *   `ledger.event.conflict`, `ledger.event.out-of-order`, a payout the database refuses) does not
+ *   stop the others, and each item's event and payouts are stored together or not at all. Same
+ *   exactly-one-wins guarantee as `append` under concurrency. A call that is not a list of at most
+ *   1,000 items throws `ledger.event.invalid`; a storage failure throws and may have stored
+ *   nothing.
  * - `payouts` lists the payouts stored with a chain's events, in insertion order.
  */
 export interface EventStore {
   append(event: CommittedEvent, payouts?: readonly Payout[]): Promise<'appended' | 'exists'>;
+  appendMany(items: readonly AppendItem[]): Promise<AppendOutcome[]>;
   head(chain: string): Promise<CommittedEvent | undefined>;
   get(chain: string, height: number): Promise<CommittedEvent | undefined>;
   list(
@@ -459,7 +484,7 @@ export interface VoteRequest {
   readonly at: Date;
 }
 
-/** Outcome of {@link VoteLog.vote}. */
+/** Outcome of {@link VoteLog.vote} (and of each request of {@link VoteLog.voteMany}). */
 export type VoteOutcome =
   | { readonly status: 'new'; readonly index: number }
   | { readonly status: 'same'; readonly index: number }
@@ -472,6 +497,11 @@ export type VoteOutcome =
  *   call records the vote and appends `leaf` at the next index (`new`); a later call with the same
  *   hash returns `same` with that index (nothing appended); with another hash `conflict` with the
  *   hash and index voted for (nothing appended). Indexes are dense: 0, 1, 2, … in append order.
+ * - `voteMany` records a batch (at most 1,000 requests) with one outcome per request, in order,
+ *   exactly as `vote` called for each one after another (a request may repeat an earlier one of
+ *   the batch: `same` or `conflict`); new leaves take consecutive indexes in request order, and
+ *   the batch is atomic (SQL: one statement). A malformed request or more than 1,000 throw
+ *   `ledger.vote.invalid` and nothing is recorded.
  * - `size` is the number of leaves; `leafHashes(from, to)` the RFC 9162 leaf hashes
  *   (SHA-256(0x00 ‖ leaf)) of [from, to) in index order; `leaves(from, to)` the leaf data.
  * - Checkpoints: `saveCheckpoint` stores a signed note for a size (idempotent for the same text;
@@ -480,6 +510,7 @@ export type VoteOutcome =
  */
 export interface VoteLog {
   vote(request: VoteRequest): Promise<VoteOutcome>;
+  voteMany(requests: readonly VoteRequest[]): Promise<VoteOutcome[]>;
   size(): Promise<number>;
   leafHashes(from: number, to: number): Promise<Uint8Array[]>;
   leaves(from: number, to: number): Promise<Uint8Array[]>;

@@ -5,6 +5,7 @@ import {
   parseCheckpointSize,
   parseLogRange,
   parseVoteRequest,
+  parseVoteRequests,
 } from './event-storage.js';
 import type { VoteLog, VoteOutcome, VoteRequest } from './ports.js';
 
@@ -17,7 +18,8 @@ interface Vote {
  * In-process {@link VoteLog} (tests, single-process demos): the votes, the RFC 9162 leaves with
  * their leaf hashes, and the signed checkpoints. Every method body runs without an `await` in
  * between, so a vote and its leaf are recorded together and indexes stay dense under concurrent
- * callers within one JavaScript realm; several processes share `SqlVoteLog` instead.
+ * callers within one JavaScript realm (`voteMany` records its batch in one such pass); several
+ * processes share `SqlVoteLog` instead.
  *
  * @example
  * ```ts
@@ -35,7 +37,16 @@ export class MemoryVoteLog implements VoteLog {
   #latest: number | undefined;
 
   async vote(request: VoteRequest): Promise<VoteOutcome> {
-    const r = parseVoteRequest(request);
+    return this.#record(parseVoteRequest(request));
+  }
+
+  async voteMany(requests: readonly VoteRequest[]): Promise<VoteOutcome[]> {
+    // Every request is checked before any is recorded; then one synchronous pass.
+    return parseVoteRequests(requests).map((r) => this.#record(r));
+  }
+
+  /** Records a parsed vote (synchronous: atomic within the realm). */
+  #record(r: VoteRequest): VoteOutcome {
     const key = `${r.chain}\n${r.height}`;
     const voted = this.#votes.get(key);
     if (voted !== undefined)

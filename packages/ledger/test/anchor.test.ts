@@ -13,6 +13,7 @@ import { meetsProofOfWork, parseBlockHeader, targetFromBits } from '@omt/ledger/
 import { sealBatch } from '@omt/ledger/batch';
 import { createIntent, intentRecordHash, intentSigner } from '@omt/ledger/intent';
 import { encodeBatchAnchor } from '@omt/ledger/op-return';
+import { mineRegtestHeader } from '@omt/ledger/testing/regtest-anchor';
 import { encodeTransaction, type Transaction, transactionId } from '@omt/ledger/transaction';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -94,19 +95,7 @@ describe('block headers and BUMP (BRC-74)', () => {
   });
 });
 
-/** Mines a regtest-difficulty header (bits 0x207fffff) over `merkleRoot`. */
-function mineHeader(merkleRoot: Uint8Array, time = 1_767_225_600): string {
-  const bytes = new Uint8Array(80);
-  const view = new DataView(bytes.buffer);
-  view.setInt32(0, 0x20000000, true);
-  bytes.set(merkleRoot, 36);
-  view.setUint32(68, time, true);
-  view.setUint32(72, 0x207fffff, true);
-  for (let nonce = 0; ; nonce++) {
-    view.setUint32(76, nonce, true);
-    if (meetsProofOfWork(parseBlockHeader(bytes))) return toHex(bytes);
-  }
-}
+const mineHeader = mineRegtestHeader;
 
 describe('anchoring proofs: record → batch → tx → block → header', () => {
   let proof: AnchorProof;

@@ -8,6 +8,7 @@ import { toBase64Url } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import { getSuite } from '@omt/core/suites';
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkpointRecord } from '../src/checkpoint-anchor.js';
 import { verifyEquivocationEvidence } from '../src/equivocation.js';
 import { type ChainEvent, type EventSigner, eventHash, partyKeyId, signEvent } from '../src/event.js';
 import { submitEvents } from '../src/event-client.js';
@@ -23,8 +24,9 @@ import { EventOperator } from '../src/operator.js';
 import type { OperatorApi } from '../src/operator-api.js';
 import { paymentChecks } from '../src/payment.js';
 import { InProcessTestPaymentAdapter } from '../src/payment-test-adapter.js';
-import type { CommittedEvent, EventStore, Payout } from '../src/ports.js';
+import type { AppendItem, AppendOutcome, CommittedEvent, EventStore, Payout } from '../src/ports.js';
 import { forgeReceipt, lyingOperator } from '../src/testing/lying-operator.js';
+import { anchorInRegtestBlock } from '../src/testing/regtest-anchor.js';
 import { newCosignerKey } from '../src/tlog-cosignature.js';
 import { type NoteSigner, newNoteKey } from '../src/tlog-note.js';
 import { MemoryVoteLog } from '../src/vote-log-memory.js';
@@ -434,6 +436,11 @@ describe('3-of-5 operators, in process', () => {
         if (e.type === 'settle') throw new OmtError('ledger.store.unavailable', 'disk full');
         return super.append(e, payouts);
       }
+      override async appendMany(items: readonly AppendItem[]): Promise<AppendOutcome[]> {
+        if (items.some((i) => i.event.type === 'settle'))
+          throw new OmtError('ledger.store.unavailable', 'disk full');
+        return super.appendMany(items);
+      }
     }
     const net = await network(5, 3, { stores: () => new FailingSettle() });
     await expect(scenario(net)).rejects.toThrow(/settle/);
@@ -443,5 +450,44 @@ describe('3-of-5 operators, in process', () => {
     }
     const invoice = 'test-inv-1';
     expect(await net.payments.status(invoice)).toBe('paid');
+  });
+
+  it('verifies a checkpoint’s Bitcoin anchor and counts the events it covers', async () => {
+    const net = await network();
+    const life = await scenario(net, net.ops, 3);
+    const cp = await net.ops[0]!.checkpoint();
+    const record = { ...checkpointRecord(cp), timestamp: new Date().toISOString(), nonce: 'bm9uY2Utbm9uY2U' };
+    const other = { rid: 'urn:other', timestamp: new Date().toISOString(), nonce: 'b3RoZXItbm9uY2U' };
+    const { proofs, headers } = anchorInRegtestBlock([record, other], { height: 900_001 });
+    await expect(net.ops[0]!.addAnchor({ checkpoint: cp, proof: proofs[1]! })).rejects.toMatchObject({
+      code: 'ledger.anchor.record-mismatch',
+    });
+    await net.ops[0]!.addAnchor({ checkpoint: cp, proof: proofs[0]! });
+    const v = await verifyChain(
+      { network: net.network, machines, operators: net.ops, headers },
+      life.subject,
+    );
+    expect(v.verdict).toBe('authentic');
+    expect(v.reasons).toEqual([]);
+    expect(v.anchors).toEqual([
+      {
+        operator: 'op1.test',
+        size: expect.any(Number),
+        blockHeight: 900_001,
+        blockTime: 1_767_225_600,
+        events: 3,
+      },
+    ]);
+    // Without the block's header the anchor is not counted, and the reason says why.
+    const unknown = await verifyChain(
+      { network: net.network, machines, operators: net.ops, headers: new Map() },
+      life.subject,
+    );
+    expect(unknown.anchors).toEqual([]);
+    expect(unknown.reasons.map((r) => r.code)).toContain('ledger.anchor.header-unknown');
+    // Another operator cannot present op1's anchor as its own.
+    await expect(
+      net.ops[1]!.addAnchor({ checkpoint: await net.ops[1]!.checkpoint(), proof: proofs[0]! }),
+    ).rejects.toMatchObject({ code: 'ledger.anchor.record-mismatch' });
   });
 });

@@ -8,6 +8,7 @@ import type {
   VoteAnswer,
 } from '@omt/ledger/operator-api';
 import { Pool } from 'undici';
+import { packCheckpoints, unpackCheckpoints } from './checkpoint-packing.js';
 
 /** Options of {@link HttpOperatorClient}. */
 export interface HttpOperatorClientOptions {
@@ -67,24 +68,33 @@ export class HttpOperatorClient implements OperatorApi {
   }
 
   submit(events: readonly unknown[], signal?: AbortSignal): Promise<VoteAnswer[]> {
-    return this.#json<{ results: VoteAnswer[] }>('POST', '/v1/events', { events }, signal).then((r) =>
-      answers(r.results, events.length, this.name),
-    );
+    return this.#json<{ results: VoteAnswer[]; notes?: unknown }>(
+      'POST',
+      '/v1/events',
+      { events },
+      signal,
+    ).then((r) => unpackCheckpoints(answers<VoteAnswer>(r.results, events.length, this.name), r.notes));
   }
 
   commit(entries: readonly CommittedEntry[], signal?: AbortSignal): Promise<CommitAnswer[]> {
-    return this.#json<{ results: CommitAnswer[] }>('POST', '/v1/commit', { entries }, signal).then((r) =>
-      answers(r.results, entries.length, this.name),
-    );
+    const packed = packCheckpoints(entries);
+    return this.#json<{ results: CommitAnswer[] }>(
+      'POST',
+      '/v1/commit',
+      { entries: packed.items, notes: packed.notes },
+      signal,
+    ).then((r) => answers(r.results, entries.length, this.name));
   }
 
   chain(chain: string, options: { fromHeight?: number; signal?: AbortSignal } = {}): Promise<ChainView> {
     const from = options.fromHeight === undefined ? '' : `?from=${options.fromHeight}`;
-    return this.#json<ChainView>(
+    return this.#json<ChainView & { notes?: unknown }>(
       'GET',
       `/v1/chains/${encodeURIComponent(chain)}${from}`,
       undefined,
       options.signal,
+    ).then(({ notes, ...view }) =>
+      Array.isArray(view.events) ? { ...view, events: unpackCheckpoints([...view.events], notes) } : view,
     );
   }
 
@@ -99,6 +109,23 @@ export class HttpOperatorClient implements OperatorApi {
       undefined,
       signal,
     ).then((r) => r.proof);
+  }
+
+  consistencyMany(froms: readonly number[], to: number, signal?: AbortSignal): Promise<string[][]> {
+    if (froms.length === 1) return this.consistency(froms[0] as number, to, signal).then((p) => [p]);
+    return this.#json<{ proofs: string[][] }>(
+      'GET',
+      `/v1/log/consistency?from=${froms.join(',')}&to=${to}`,
+      undefined,
+      signal,
+    ).then((r) => {
+      if (!Array.isArray(r.proofs) || r.proofs.length !== froms.length)
+        throw new OmtError(
+          'ledger.operator.bad-answer',
+          `operator ${this.name}: expected ${froms.length} proofs`,
+        );
+      return r.proofs;
+    });
   }
 
   status(signal?: AbortSignal): Promise<OperatorStatus> {

@@ -1,5 +1,6 @@
 import { isOmtError, OmtError } from '@omt/core/errors';
 import type { CommittedEntry, OperatorApi } from '@omt/ledger/operator-api';
+import { packCheckpoints, unpackCheckpoints } from './checkpoint-packing.js';
 import { error, type FetchHandler, json, readBody, withAllow } from './http-json.js';
 
 /** What the handler serves: an operator plus its raw transparency-log endpoints. */
@@ -85,12 +86,14 @@ export function createOperatorHandler(options: OperatorHandlerOptions): FetchHan
         const no = allow('POST');
         if (no !== undefined) return no;
         const events = batch((await readJson(request)).events, 'events');
-        return json(200, { results: await operator.submit(events, request.signal) });
+        const packed = packCheckpoints(await operator.submit(events, request.signal));
+        return json(200, { results: packed.items, notes: packed.notes });
       }
       if (path === '/v1/commit') {
         const no = allow('POST');
         if (no !== undefined) return no;
-        const entries = batch((await readJson(request)).entries, 'entries') as CommittedEntry[];
+        const body = await readJson(request);
+        const entries = unpackCheckpoints(batch(body.entries, 'entries'), body.notes) as CommittedEntry[];
         return json(200, { results: await operator.commit(entries, request.signal) });
       }
       const chain = /^\/v1\/chains\/([^/]+)$/.exec(path);
@@ -102,13 +105,23 @@ export function createOperatorHandler(options: OperatorHandlerOptions): FetchHan
           ...(fromHeight === undefined ? {} : { fromHeight }),
           signal: request.signal,
         });
-        return json(200, view);
+        const packed = packCheckpoints(view.events);
+        return json(200, { ...view, events: packed.items, notes: packed.notes });
       }
       if (path === '/v1/log/consistency') {
         const no = allow('GET,HEAD');
         if (no !== undefined) return no;
-        const from = intParam(url, 'from', true) as number;
         const to = intParam(url, 'to', true) as number;
+        const fromText = url.searchParams.get('from') ?? '';
+        if (fromText.includes(',')) {
+          // Several proofs to one size in one round trip (clients checking many receipts).
+          if (!/^\d{1,15}(,\d{1,15}){1,255}$/.test(fromText))
+            throw new OmtError('adapters.http.bad-request', 'from must be 2–256 comma-separated sizes');
+          const froms = fromText.split(',').map(Number);
+          const proofs = await Promise.all(froms.map((f) => operator.consistency(f, to, request.signal)));
+          return json(200, { from: froms, to, proofs });
+        }
+        const from = intParam(url, 'from', true) as number;
         return json(200, { from, to, proof: await operator.consistency(from, to, request.signal) });
       }
       if (path === '/checkpoint') {

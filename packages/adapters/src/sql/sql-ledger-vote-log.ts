@@ -5,6 +5,7 @@ import {
   parseCheckpointSize,
   parseLogRange,
   parseVoteRequest,
+  parseVoteRequests,
 } from '@omt/ledger/event-storage';
 import type { VoteLog, VoteOutcome, VoteRequest } from '@omt/ledger/ports';
 import { type Kysely, sql, type Transaction } from 'kysely';
@@ -21,12 +22,14 @@ import { runLedgerQuery } from './sql-ledger-errors.js';
  * or the leaf is inserted at index `max + 1` together with the vote — so a crash never leaves a
  * vote without its leaf or a leaf without its vote, and indexes are dense (a trigger refuses any
  * other index, the primary keys refuse duplicates). Leaves, votes and checkpoints are
- * append-only (triggers refuse UPDATE, DELETE and TRUNCATE).
+ * append-only (triggers refuse UPDATE, DELETE and TRUNCATE). `voteMany` is one statement too,
+ * `omt_ledger_vote_many(…)` (migration 0006): the same lock once, then each request in order.
  *
  * @example
  * ```ts
  * const log = new SqlVoteLog(omt.db);
  * const outcome = await log.vote({ chain, height, hash, leaf, at: new Date() });
+ * const outcomes = await log.voteMany(requests); // one statement for the whole batch
  * const hashes = await log.leafHashes(0, await log.size());
  * ```
  */
@@ -52,6 +55,27 @@ export class SqlVoteLog implements VoteLog {
     const index = Number(row.leaf_index);
     if (row.fresh) return { status: 'new', index };
     return outcome({ hash: row.voted, leaf_index: row.leaf_index }, r.hash);
+  }
+
+  async voteMany(requests: readonly VoteRequest[]): Promise<VoteOutcome[]> {
+    const rs = parseVoteRequests(requests);
+    if (rs.length === 0) return [];
+    const leaves = rs.map((r) => new Uint8Array(r.leaf));
+    const rows = await runLedgerQuery('recording votes', async () => {
+      const r2 = await sql<{ item: number; voted: string; voted_index: string; fresh: boolean }>`
+        select item, voted, voted_index, fresh from omt_ledger_vote_many(
+          ${rs.map((r) => r.chain)}::text[], ${rs.map((r) => r.height)}::bigint[],
+          ${rs.map((r) => r.hash)}::text[], ${leaves}::bytea[], ${leaves.map(hashLeaf)}::bytea[],
+          ${rs.map((r) => r.at)}::timestamptz[]) order by item`.execute(this.#db);
+      return r2.rows;
+    });
+    if (rows.length !== rs.length)
+      throw new OmtError('adapters.sql.query-failed', `recording votes returned ${rows.length} rows`);
+    return rows.map((row, i) => {
+      const index = Number(row.voted_index);
+      if (row.fresh) return { status: 'new', index };
+      return outcome({ hash: row.voted, leaf_index: row.voted_index }, (rs[i] as VoteRequest).hash);
+    });
   }
 
   async size(): Promise<number> {

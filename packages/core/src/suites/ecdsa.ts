@@ -78,9 +78,9 @@ function makeEcSuite(p: EcParams): SignatureSuite {
   const uncompressedLen = curve.lengths.publicKeyUncompressed as number;
   const sigLen = curve.lengths.signature as number;
   const seedLen = curve.lengths.seed as number;
-  const points = new KeyCache<Uint8Array | undefined>();
+  const points = new KeyCache<Uint8Array | undefined>({ public: true });
   const signKeys = new KeyCache<Promise<CryptoKey>>();
-  const verifyKeys = new KeyCache<Promise<CryptoKey>>();
+  const verifyKeys = new KeyCache<Promise<CryptoKey>>({ public: true });
   const wc = p.webcrypto;
   const viaNode = p.nodeCrypto === true;
   const nodeSignKeys = new KeyCache<NodeKey>();

@@ -44,10 +44,10 @@ function makeEdSuite(
 ): SignatureSuite {
   const size = curve.lengths.publicKey as number; // 32 / 57
   const sigSize = curve.lengths.signature as number; // 64 / 114
-  const validPoints = new KeyCache<boolean>();
+  const validPoints = new KeyCache<boolean>({ public: true });
   const nativeAvailable = native ? ed25519NativeAvailable : () => Promise.resolve(false);
   const signKeys = new KeyCache<Promise<CryptoKey>>();
-  const verifyKeys = new KeyCache<Promise<CryptoKey>>();
+  const verifyKeys = new KeyCache<Promise<CryptoKey>>({ public: true });
 
   const checkPublic = (publicKey: unknown): Uint8Array => {
     const pk = requireKeyBytes(id, 'public key', publicKey, [size]);

@@ -56,7 +56,7 @@ function makeMlDsaSuite(
   const sigLen = noble.lengths.signature as number;
   const expanded = new KeyCache<{ secretKey: Uint8Array; publicKey: Uint8Array }>();
   const signKeys = new KeyCache<Promise<CryptoKey>>();
-  const verifyKeys = new KeyCache<Promise<CryptoKey>>();
+  const verifyKeys = new KeyCache<Promise<CryptoKey>>({ public: true });
 
   const nativeAvailable = (): Promise<boolean> =>
     detectOnce(id, (subtle) =>

@@ -117,7 +117,7 @@ function makeRsaSuite(
 ): SignatureSuite {
   const hashLen = hash === 'SHA-256' ? 32 : hash === 'SHA-384' ? 48 : 64;
   const name = pss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5';
-  const keys = new KeyCache<{ modulusBytes: number; key: Promise<CryptoKey> }>();
+  const keys = new KeyCache<{ modulusBytes: number; key: Promise<CryptoKey> }>({ public: true });
   const nativeAvailable = (): Promise<boolean> =>
     detectOnce(`RSA-${name}`, async (subtle) => {
       if (typeof subtle.importKey !== 'function' || typeof subtle.verify !== 'function')

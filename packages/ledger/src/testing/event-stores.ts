@@ -13,7 +13,16 @@ import { concatBytes, toHex, utf8 } from '@omt/core/bytes';
 import { isOmtError } from '@omt/core/errors';
 import { sha256 } from '@omt/core/hash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommittedEvent, EventStore, Payout, VoteLog, VoteRequest, WitnessStore } from '../ports.js';
+import type {
+  AppendOutcome,
+  CommittedEvent,
+  EventStore,
+  Payout,
+  VoteLog,
+  VoteOutcome,
+  VoteRequest,
+  WitnessStore,
+} from '../ports.js';
 import type { StoreFixture } from './index.js';
 
 function randomHex(n: number): string {
@@ -102,9 +111,43 @@ function payout(over: Partial<Payout> = {}): Payout {
   };
 }
 
+/** `appended` / `exists`, or the error code of an `appendMany` outcome. */
+function outcomeCode(o: AppendOutcome): string {
+  return typeof o === 'string' ? o : o.error.code;
+}
+
+/** What `append` answers for an event, by its rules, updating the model chain (its hashes). */
+function modelAppend(
+  hashes: string[],
+  height: number,
+  prev: string | null,
+  hash: string,
+  invalid: boolean,
+): string {
+  if (invalid) return 'ledger.event.invalid';
+  if (height < hashes.length) return hashes[height] === hash ? 'exists' : 'ledger.event.conflict';
+  if (height !== hashes.length || prev !== (hashes.length === 0 ? null : hashes[hashes.length - 1]))
+    return 'ledger.event.out-of-order';
+  hashes.push(hash);
+  return 'appended';
+}
+
+/** A small seeded generator (mulberry32), so a failing random batch can be replayed by its seed. */
+function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
  * The `EventStore` contract: append-only chains (ordering, idempotent re-append, conflicts,
- * out-of-order refusals), atomic appends with payouts, exactly one winner under concurrency, reads.
+ * out-of-order refusals), atomic appends with payouts, exactly one winner under concurrency, reads;
+ * `appendMany` answering exactly as `append` called in order (also under concurrency).
  * @example
  * ```ts
  * eventStoreContract('memory', async () => ({ store: new MemoryEventStore() }));
@@ -378,6 +421,279 @@ export function eventStoreContract(name: string, open: () => Promise<StoreFixtur
       expect(await store().append(big)).toBe('appended');
       expect((await store().head(big.chain))?.event).toHaveLength(65_536);
     });
+
+    // ─── appendMany ───────────────────────────────────────────────────────────────────────────
+
+    it('appendMany answers each item in order, as append one after another would (mixed outcomes)', async () => {
+      const a = freshChain();
+      const b = freshChain();
+      const [a0, a1] = await appendChain(store(), a, 2);
+      const a2 = committed(a, 2, (a1 as CommittedEvent).hash);
+      const b0 = committed(b, 0, null);
+      const b1 = committed(b, 1, b0.hash); // extends b0, appended earlier in the same call
+      const b2 = committed(b, 2, b1.hash);
+      const a3 = committed(a, 3, a2.hash);
+      const items: { event: CommittedEvent; payouts?: Payout[] }[] = [
+        { event: a2 },
+        { event: b0 },
+        { event: b1 },
+        { event: a2 }, // again: exists
+        { event: committed(a, 1, (a0 as CommittedEvent).hash) }, // conflict
+        { event: committed(b, 3, b1.hash) }, // gap: out-of-order
+        { event: { ...b2, hash: 'NOT-A-HASH' } }, // invalid
+        { event: a0 as CommittedEvent }, // committed before the call: exists
+        { event: b2, payouts: [payout({ amount: -1n })] }, // invalid payout: nothing of it stored
+        { event: b2 },
+        { event: committed(a, 3, randomHex(32)) }, // wrong prev: out-of-order
+        { event: a3, payouts: [payout({ role: 'seller' }), payout({ role: 'fee' })] },
+      ];
+      const outcomes = await store().appendMany(items);
+      expect(outcomes.map(outcomeCode)).toEqual([
+        'appended',
+        'appended',
+        'appended',
+        'exists',
+        'ledger.event.conflict',
+        'ledger.event.out-of-order',
+        'ledger.event.invalid',
+        'exists',
+        'ledger.event.invalid',
+        'appended',
+        'ledger.event.out-of-order',
+        'appended',
+      ]);
+      for (const o of outcomes) if (typeof o !== 'string') expect(o.error.message.length).toBeGreaterThan(0);
+      expect((outcomes[4] as { error: { message: string } }).error.message).toContain(a);
+      expect((await store().list(a)).map((e) => e.hash)).toEqual([a0?.hash, a1?.hash, a2.hash, a3.hash]);
+      expect((await store().list(b)).map(plainEvent)).toEqual([b0, b1, b2].map(plainEvent));
+      expect((await store().payouts(a)).map((p) => p.role)).toEqual(['seller', 'fee']);
+      expect(await store().payouts(b)).toEqual([]);
+      expect(await store().appendMany([])).toEqual([]);
+    });
+
+    it('appendMany equals append called in order, on random batches (outcomes, messages, stored chains)', async () => {
+      for (let round = 0; round < 6; round++) {
+        const seed = (Math.random() * 2 ** 32) >>> 0;
+        const rnd = seededRandom(seed);
+        const viaMany = `t${randomHex(6)}:`;
+        const viaOne = `t${randomHex(6)}:`;
+        const subjects = ['a', 'b', 'c'];
+        const model = new Map(subjects.map((s) => [s, [] as string[]]));
+        // The same start on both copies: 0–2 events per chain.
+        const start: { subject: string; event: (prefix: string) => CommittedEvent }[] = [];
+        for (const s of subjects) {
+          const hashes = model.get(s) as string[];
+          for (let h = 0, n = Math.floor(rnd() * 3); h < n; h++) {
+            const hash = randomHex(32);
+            const prev = h === 0 ? null : (hashes[h - 1] as string);
+            start.push({ subject: s, event: (p) => committed(p + s, h, prev, { hash }) });
+            hashes.push(hash);
+          }
+        }
+        for (const { event } of start) {
+          expect(await store().append(event(viaMany))).toBe('appended');
+          expect(await store().append(event(viaOne))).toBe('appended');
+        }
+        // A batch mixing extensions, repeats, conflicts, gaps, wrong links and bad input; the
+        // model (append's rules) runs alongside to draw mostly meaningful items.
+        const made: {
+          event: (prefix: string) => CommittedEvent;
+          payouts: Payout[] | undefined;
+          bad: boolean;
+        }[] = [];
+        const expected: string[] = [];
+        for (let i = 0; i < 24; i++) {
+          const s = subjects[Math.floor(rnd() * subjects.length)] as string;
+          const hashes = model.get(s) as string[];
+          const head = hashes.length;
+          const last = head === 0 ? null : (hashes[head - 1] as string);
+          const pick = rnd();
+          let height = head;
+          let prev = last;
+          let hash = randomHex(32);
+          let payouts: Payout[] | undefined = rnd() < 0.3 ? [payout({ role: `r${i}` })] : undefined;
+          if (pick < 0.15 && made.length > 0) {
+            const again = made[Math.floor(rnd() * made.length)] as (typeof made)[number];
+            const e = again.event('x:');
+            const sub = e.chain.slice(2);
+            made.push(again);
+            expected.push(modelAppend(model.get(sub) as string[], e.height, e.prev, e.hash, again.bad));
+            continue;
+          }
+          if (pick < 0.3 && head > 0) {
+            height = Math.floor(rnd() * head);
+            prev = height === 0 ? null : (hashes[height - 1] as string);
+            if (rnd() < 0.5) hash = hashes[height] as string; // exists, else conflict
+          } else if (pick < 0.4) height = head + 1;
+          else if (pick < 0.5) prev = randomHex(32);
+          else if (pick < 0.55) payouts = [payout({ currency: 'eur' })];
+          const bad = pick >= 0.5 && pick < 0.55;
+          const h = height;
+          const p = prev;
+          const x = hash;
+          made.push({ event: (prefix) => committed(prefix + s, h, p, { hash: x }), payouts, bad });
+          expected.push(modelAppend(hashes, height, prev, hash, bad));
+        }
+        const outcomes = await store().appendMany(
+          made.map((m) => ({ event: m.event(viaMany), ...(m.payouts ? { payouts: m.payouts } : {}) })),
+        );
+        const one: AppendOutcome[] = [];
+        for (const m of made) {
+          try {
+            one.push(await store().append(m.event(viaOne), m.payouts));
+          } catch (e) {
+            if (!isOmtError(e)) throw e;
+            one.push({ error: { code: e.code, message: e.message.replaceAll(viaOne, viaMany) } });
+          }
+        }
+        expect(outcomes.map(outcomeCode), `seed ${seed}`).toEqual(expected);
+        expect(outcomes, `seed ${seed}`).toEqual(one);
+        for (const s of subjects) {
+          const many = await store().list(viaMany + s);
+          const single = await store().list(viaOne + s);
+          expect(
+            many.map((e) => e.hash),
+            `seed ${seed}`,
+          ).toEqual(model.get(s));
+          expect(single.map((e) => e.hash)).toEqual(model.get(s));
+          expect(await store().payouts(viaMany + s)).toEqual(await store().payouts(viaOne + s));
+        }
+      }
+    });
+
+    it("appendMany stores each item's payouts with it, in order (up to 256 per item)", async () => {
+      const chain = freshChain();
+      const other = freshChain();
+      const e0 = committed(chain, 0, null);
+      const e1 = committed(chain, 1, e0.hash);
+      const o0 = committed(other, 0, null);
+      const many = Array.from({ length: 256 }, (_, i) => payout({ role: `p${i}`, amount: BigInt(i) }));
+      const few = [payout({ role: 'seller' }), payout({ role: 'fee', currency: 'BSV' })];
+      const outcomes = await store().appendMany([
+        { event: e0, payouts: many },
+        { event: o0, payouts: [] },
+        { event: e1, payouts: few },
+        { event: committed(other, 0, null), payouts: few }, // conflict: none of its payouts
+      ]);
+      expect(outcomes.map(outcomeCode)).toEqual([
+        'appended',
+        'appended',
+        'appended',
+        'ledger.event.conflict',
+      ]);
+      expect(await store().payouts(chain)).toEqual([...many, ...few]);
+      expect(await store().payouts(other)).toEqual([]);
+    });
+
+    it('appendMany takes at most 1,000 items; anything but a list → ledger.event.invalid, nothing stored', async () => {
+      const chain = freshChain();
+      const events: CommittedEvent[] = [];
+      for (let h = 0; h < 1001; h++)
+        events.push(committed(chain, h, h === 0 ? null : (events[h - 1] as CommittedEvent).hash));
+      const items = events.map((event) => ({ event }));
+      for (const bad of [items, 'x', null, undefined, { length: 1 }])
+        expect(await codeOf(store().appendMany(bad as typeof items))).toBe('ledger.event.invalid');
+      expect(await store().head(chain)).toBeUndefined();
+      const done = await store().appendMany(items.slice(0, 1000));
+      expect(done.every((o) => o === 'appended')).toBe(true);
+      expect((await store().head(chain))?.height).toBe(999);
+      // Items that are not {event, payouts?} refuse only themselves.
+      const last = events[1000] as CommittedEvent;
+      const outcomes = await store().appendMany([
+        null,
+        { event: last, extra: 1 },
+        7,
+        { event: last },
+      ] as never);
+      expect(outcomes.map(outcomeCode)).toEqual([
+        'ledger.event.invalid',
+        'ledger.event.invalid',
+        'ledger.event.invalid',
+        'appended',
+      ]);
+    });
+
+    it('8 concurrent appendMany calls racing for the same heights: exactly one winner per height', async () => {
+      const chains = Array.from({ length: 12 }, () => freshChain());
+      const heads = new Map<string, CommittedEvent | undefined>();
+      for (const [i, c] of chains.entries())
+        heads.set(c, i % 2 === 0 ? undefined : (await appendChain(store(), c, 1))[0]);
+      // Each caller proposes its own two events per chain (h, then h+1 on top of its own h), in
+      // its own order of chains, each with a payout naming the caller.
+      const batches = Array.from({ length: 8 }, (_, caller) => {
+        const order = [...chains].sort(() => Math.random() - 0.5);
+        return order.flatMap((c) => {
+          const head = heads.get(c);
+          const h = head === undefined ? 0 : head.height + 1;
+          const first = committed(c, h, head?.hash ?? null);
+          const second = committed(c, h + 1, first.hash);
+          return [
+            { event: first, payouts: [payout({ role: `c${caller}` })] },
+            { event: second, payouts: [payout({ role: `c${caller}` })] },
+          ];
+        });
+      });
+      const results = await Promise.all(batches.map((b) => store().appendMany(b)));
+      for (const c of chains) {
+        const winners: number[] = [];
+        for (const [caller, batch] of batches.entries()) {
+          const got = batch.flatMap((item, j) =>
+            item.event.chain === c ? [outcomeCode(results[caller]?.[j] as AppendOutcome)] : [],
+          );
+          if (got[0] === 'appended') {
+            expect(got).toEqual(['appended', 'appended']);
+            winners.push(caller);
+          } else expect(got).toEqual(['ledger.event.conflict', 'ledger.event.conflict']);
+        }
+        expect(winners).toHaveLength(1);
+        const won = batches[winners[0] as number]?.filter((i) => i.event.chain === c) ?? [];
+        const stored = await store().list(c);
+        expect(stored.slice(-2).map((e) => e.hash)).toEqual(won.map((i) => i.event.hash));
+        expect((await store().payouts(c)).map((p) => p.role)).toEqual([`c${winners[0]}`, `c${winners[0]}`]);
+      }
+    });
+
+    it('8 concurrent identical appendMany calls: each item appended once, exists for the others', async () => {
+      const chain = freshChain();
+      const events: CommittedEvent[] = [];
+      for (let h = 0; h < 20; h++)
+        events.push(committed(chain, h, h === 0 ? null : (events[h - 1] as CommittedEvent).hash));
+      const items = events.map((event) => ({ event, payouts: [payout()] }));
+      const results = await Promise.all(Array.from({ length: 8 }, () => store().appendMany(items)));
+      for (let j = 0; j < items.length; j++) {
+        const col = results.map((r) => r[j]);
+        expect(col.filter((o) => o === 'appended')).toHaveLength(1);
+        expect(col.filter((o) => o === 'exists')).toHaveLength(7);
+      }
+      expect((await store().list(chain)).map((e) => e.hash)).toEqual(events.map((e) => e.hash));
+      expect(await store().payouts(chain)).toHaveLength(20);
+    });
+
+    it('concurrent appendMany and append along one chain keep it linked and dense', async () => {
+      const chain = freshChain();
+      const events: CommittedEvent[] = [];
+      for (let h = 0; h < 30; h++)
+        events.push(committed(chain, h, h === 0 ? null : (events[h - 1] as CommittedEvent).hash));
+      const batchWriter = async (): Promise<void> => {
+        for (let from = 0; from < events.length; ) {
+          const outcomes = await store().appendMany(events.slice(from, from + 7).map((event) => ({ event })));
+          const stop = outcomes.findIndex((o) => o !== 'appended' && o !== 'exists');
+          for (const o of outcomes)
+            if (o !== 'appended' && o !== 'exists') expect(o.error.code).toBe('ledger.event.out-of-order');
+          from += stop === -1 ? outcomes.length : stop;
+        }
+      };
+      const singleWriter = async (): Promise<void> => {
+        for (const e of events)
+          for (;;) {
+            const code = await codeOf(store().append(e));
+            if (code === undefined) break;
+            if (code !== 'ledger.event.out-of-order') throw new Error(code);
+          }
+      };
+      await Promise.all([batchWriter(), singleWriter(), batchWriter(), singleWriter()]);
+      expect((await store().list(chain)).map((e) => e.hash)).toEqual(events.map((e) => e.hash));
+    });
   });
 }
 
@@ -400,7 +716,8 @@ function leafHashOf(leaf: Uint8Array): string {
 
 /**
  * The `VoteLog` contract: one vote per chain height ever, the vote and its leaf together,
- * dense indexes under concurrency, RFC 9162 leaf hashes, idempotent checkpoints.
+ * dense indexes under concurrency, RFC 9162 leaf hashes, idempotent checkpoints; `voteMany`
+ * answering exactly as `vote` called in order, atomically.
  * @example
  * ```ts
  * voteLogContract('memory', async () => ({ store: new MemoryVoteLog() }));
@@ -589,6 +906,154 @@ export function voteLogContract(name: string, open: () => Promise<StoreFixture<V
       expect(await codeOf(log().saveCheckpoint(0, 'x', new Date(Number.NaN)))).toBe('ledger.log.invalid');
       expect(await codeOf(log().checkpoint(-1))).toBe('ledger.log.invalid');
       expect(await log().vote(good)).toEqual({ status: 'new', index: before });
+    });
+
+    // ─── voteMany ─────────────────────────────────────────────────────────────────────────────
+
+    it('voteMany answers each request in order, as vote one after another; new leaves at consecutive indexes', async () => {
+      const chain = freshChain();
+      const other = freshChain();
+      const before = await log().size();
+      const first = voteRequest(chain, 0);
+      expect(await log().vote(first)).toEqual({ status: 'new', index: before });
+      const h1 = voteRequest(chain, 1);
+      const h2 = voteRequest(chain, 2);
+      const o0 = voteRequest(other, 0);
+      const rival = voteRequest(chain, 1);
+      const outcomes = await log().voteMany([
+        { ...first, at: new Date(T0.getTime() + 1) },
+        voteRequest(chain, 0),
+        h1,
+        h2,
+        { ...h1, leaf: utf8('another leaf') },
+        rival,
+        o0,
+        h2,
+      ]);
+      expect(outcomes).toEqual([
+        { status: 'same', index: before },
+        { status: 'conflict', voted: first.hash, index: before },
+        { status: 'new', index: before + 1 },
+        { status: 'new', index: before + 2 },
+        { status: 'same', index: before + 1 },
+        { status: 'conflict', voted: h1.hash, index: before + 1 },
+        { status: 'new', index: before + 3 },
+        { status: 'same', index: before + 2 },
+      ]);
+      expect(await log().size()).toBe(before + 4);
+      const leaves = [first, h1, h2, o0].map((r) => r.leaf);
+      expect((await log().leaves(before, before + 4)).map(toHex)).toEqual(leaves.map(toHex));
+      expect((await log().leafHashes(before, before + 4)).map(toHex)).toEqual(leaves.map(leafHashOf));
+      // Later single votes continue after the batch.
+      expect(await log().vote(voteRequest(chain, 3))).toEqual({ status: 'new', index: before + 4 });
+      expect(await log().voteMany([])).toEqual([]);
+      expect(await log().size()).toBe(before + 5);
+    });
+
+    it('voteMany equals a model of vote called in order, on random batches', async () => {
+      for (let round = 0; round < 6; round++) {
+        const seed = (Math.random() * 2 ** 32) >>> 0;
+        const rnd = seededRandom(seed);
+        const chains = [freshChain(), freshChain()];
+        const hashes = Array.from({ length: 3 }, () => randomHex(32));
+        const reqs = Array.from({ length: 30 }, () =>
+          voteRequest(
+            chains[Math.floor(rnd() * 2)] as string,
+            Math.floor(rnd() * 5),
+            hashes[Math.floor(rnd() * 3)] as string,
+          ),
+        );
+        const before = await log().size();
+        const voted = new Map<string, { hash: string; index: number }>();
+        const expected = reqs.map((r): VoteOutcome => {
+          const key = `${r.chain}\n${r.height}`;
+          const v = voted.get(key);
+          if (v === undefined) {
+            voted.set(key, { hash: r.hash, index: before + voted.size });
+            return { status: 'new', index: before + voted.size - 1 };
+          }
+          return v.hash === r.hash
+            ? { status: 'same', index: v.index }
+            : { status: 'conflict', voted: v.hash, index: v.index };
+        });
+        expect(await log().voteMany(reqs), `seed ${seed}`).toEqual(expected);
+        expect(await log().size()).toBe(before + voted.size);
+        // Re-voting the batch appends nothing: all same or conflict with the first votes.
+        const again = await log().voteMany(reqs);
+        expect(again.every((o) => o.status !== 'new')).toBe(true);
+        expect(await log().size()).toBe(before + voted.size);
+      }
+    });
+
+    it('voteMany checks every request first: one malformed request or more than 1,000 → ledger.vote.invalid, nothing recorded', async () => {
+      const before = await log().size();
+      const chain = freshChain();
+      const good = Array.from({ length: 3 }, (_, h) => voteRequest(chain, h));
+      for (const bad of [
+        [...good, { ...voteRequest(chain, 5), hash: 'ab' }],
+        [good[0], undefined],
+        Array.from({ length: 1001 }, (_, h) => voteRequest(chain, h)),
+        'x',
+        null,
+        { length: 0 },
+      ])
+        expect(await codeOf(log().voteMany(bad as VoteRequest[]))).toBe('ledger.vote.invalid');
+      expect(await log().size()).toBe(before);
+      const many = Array.from({ length: 1000 }, (_, h) => voteRequest(chain, h));
+      const outcomes = await log().voteMany(many);
+      expect(outcomes).toEqual(many.map((_, i) => ({ status: 'new', index: before + i })));
+      expect(await log().size()).toBe(before + 1000);
+      expect(toHex((await log().leaves(before + 999, before + 1000))[0] as Uint8Array)).toBe(
+        toHex(many[999]?.leaf as Uint8Array),
+      );
+    });
+
+    it('voteMany stores copies of the request leaves', async () => {
+      const r = voteRequest(freshChain(), 0);
+      const original = toHex(r.leaf);
+      const [o] = await log().voteMany([r]);
+      r.leaf.fill(0x41);
+      const index = (o as VoteOutcome).index;
+      expect(toHex((await log().leaves(index, index + 1))[0] as Uint8Array)).toBe(original);
+    });
+
+    it('8 concurrent voteMany calls: one vote per height, dense indexes, each batch recorded as a block', async () => {
+      const before = await log().size();
+      const chain = freshChain();
+      // Every caller votes heights 0..19 (its own hashes, its own order) and 5 heights of its own.
+      const batches = Array.from({ length: 8 }, (_, caller) => [
+        ...Array.from({ length: 20 }, (_, h) => voteRequest(chain, h)).sort(() => Math.random() - 0.5),
+        ...Array.from({ length: 5 }, (_, k) => voteRequest(chain, 100 + caller * 10 + k)),
+      ]);
+      const results = await Promise.all(batches.map((b) => log().voteMany(b)));
+      const size = await log().size();
+      expect(size).toBe(before + 20 + 8 * 5);
+      const winner = new Map<number, { hash: string; index: number }>();
+      for (const [caller, batch] of batches.entries()) {
+        const out = results[caller] as VoteOutcome[];
+        // A batch is atomic: its new leaves take consecutive indexes in request order.
+        const fresh = out.flatMap((o) => (o.status === 'new' ? [o.index] : []));
+        expect(fresh).toEqual(fresh.map((_, i) => (fresh[0] as number) + i));
+        for (const [j, o] of out.entries()) {
+          const r = batch[j] as VoteRequest;
+          if (o.status === 'new') {
+            expect(winner.has(r.height)).toBe(false);
+            winner.set(r.height, { hash: r.hash, index: o.index });
+          }
+        }
+      }
+      expect(winner.size).toBe(20 + 8 * 5);
+      for (const [caller, batch] of batches.entries())
+        for (const [j, o] of (results[caller] as VoteOutcome[]).entries()) {
+          const r = batch[j] as VoteRequest;
+          const w = winner.get(r.height) as { hash: string; index: number };
+          if (o.status !== 'new') expect(o).toEqual({ status: 'conflict', voted: w.hash, index: w.index });
+        }
+      const indexes = [...winner.values()].map((w) => w.index).sort((a, b) => a - b);
+      expect(indexes).toEqual(Array.from({ length: size - before }, (_, i) => before + i));
+      const leaves = await log().leaves(before, size);
+      for (const [height, w] of winner)
+        expect(toHex(leaves[w.index - before] as Uint8Array)).toBe(toHex(voteLeaf(chain, height, w.hash)));
     });
   });
 }

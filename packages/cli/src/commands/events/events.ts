@@ -15,6 +15,7 @@ import { runItemScenario } from '@omt/ledger/item-scenario';
 import { parseCommandArgs, requireFlag, requirePositional } from '../../args.js';
 import { type CliContext, type CommandResult, printJson, UsageError } from '../../context.js';
 import { readTextFile } from '../../files.js';
+import { readHeaders } from '../ledger/anchor.js';
 import { closeClients, loadEventSigner, loadNetwork, operatorClients } from './network-files.js';
 
 export const eventsHelp: string = `omt events — event chains on an operator network
@@ -27,9 +28,11 @@ Usage:
       is read from the operators). Prints {hash, chain, height, quorum}.
   omt events show --network <network.json> <subject> [--json]
       The committed events of a chain as the first answering operator serves them (unverified).
-  omt events verify --network <network.json> <subject> [--deadline <ms>] [--json]
+  omt events verify --network <network.json> <subject> [--deadline <ms>] [--headers <headers.json>] [--json]
       Asks every operator at once and verifies everything: prints {verdict:
       "authentic"|"not-authentic"|"undecidable", reasons, height, …}; exit 0 only when authentic.
+      --headers: trusted block headers {"<height>": "<hex>"}; operators' anchored checkpoints are
+      then verified and listed in "anchors".
   omt events scenario item --network <network.json> [--registrar-key <pem>] [--alg <suite>] [--json]
       Runs an item's whole life (register manufacturer, mint, transfer, offer, accept, escrow,
       settle) with fresh keys: {subject, events}. The registrar key defaults to
@@ -177,13 +180,19 @@ async function show(ctx: CliContext, argv: string[]): Promise<CommandResult> {
 }
 
 async function verify(ctx: CliContext, argv: string[]): Promise<CommandResult> {
-  const args = parseCommandArgs(argv, { network: { type: 'string' }, deadline: { type: 'string' } }, 1);
+  const args = parseCommandArgs(
+    argv,
+    { network: { type: 'string' }, deadline: { type: 'string' }, headers: { type: 'string' } },
+    1,
+  );
   if (args.values.help) {
     ctx.stdout(eventsHelp);
     return { exitCode: 0 };
   }
   const { network } = await loadNetwork(ctx, requireFlag(args, 'network'));
   const subject = requirePositional(args, 0, 'the subject (chain id)');
+  const headersFile = args.values.headers as string | undefined;
+  const headers = headersFile === undefined ? undefined : await readHeaders(ctx, headersFile);
   const clients = operatorClients(network, deadline(args.values.deadline, 3_000));
   try {
     const v = await verifyChain(
@@ -192,6 +201,7 @@ async function verify(ctx: CliContext, argv: string[]): Promise<CommandResult> {
         machines: shippedMachines(),
         operators: clients,
         deadlineMs: deadline(args.values.deadline, 3_000),
+        ...(headers === undefined ? {} : { headers }),
       },
       subject,
     );
@@ -204,6 +214,7 @@ async function verify(ctx: CliContext, argv: string[]): Promise<CommandResult> {
       agreeing: v.agreeing,
       ...(v.state === undefined ? {} : { state: v.state.state, ctx: v.state.ctx }),
       evidence: v.evidence,
+      anchors: v.anchors,
     };
     if (args.values.json) printJson(ctx, out);
     else {

@@ -39,7 +39,8 @@ async function readJson(ctx: CliContext, file: string, code: string): Promise<un
   }
 }
 
-async function readHeaders(ctx: CliContext, file: string): Promise<Map<number, string>> {
+/** Reads a trusted-headers file: JSON {"<height>": "<80-byte header hex>", …}. */
+export async function readHeaders(ctx: CliContext, file: string): Promise<Map<number, string>> {
   const v = await readJson(ctx, file, 'cli.anchor.headers-malformed');
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw new OmtError(
