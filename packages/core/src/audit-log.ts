@@ -490,12 +490,7 @@ export class AuditLog {
 
   /** Appends several events atomically (all or none) as consecutive entries. */
   async appendBatch(events: readonly AuditEvent[]): Promise<AppendedAuditEntry[]> {
-    const parsed = parseInput(
-      eventBatchSchema(),
-      events,
-      'core.audit.invalid',
-      'audit events',
-    );
+    const parsed = parseInput(eventBatchSchema(), events, 'core.audit.invalid', 'audit events');
     const checked = parsed.map((e) => ({
       ...e,
       details: e.details === undefined ? undefined : checkDetails(e.details),
