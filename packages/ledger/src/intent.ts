@@ -15,10 +15,11 @@
  * - `ES256K-DER` — the original design and what Bitcoin wallets produce: ECDSA secp256k1 directly
  *   over the 32-byte H (no second hash, as Bitcoin signs a sighash), strict BIP66 DER, low-S
  *   required (BIP62 rule 5). Public key: SEC1, compressed (33 B) or uncompressed (65 B). Both
- *   ES256K forms are computed as ES256K (ECDSA-SHA-256) over the JCS bytes, which is the same
- *   ECDSA over H, so the core suite's native path (node:crypto) serves them: {@link intentSigner}
- *   then signs with OpenSSL's random nonce (RFC 6979, hedged, where it runs portable or is given a
- *   RandomSource); `IntentSigner.sign(H)` stays RFC 6979 over H for wallets' sake.
+ *   ES256K forms are computed as ECDSA-SHA-256 over the JCS bytes, which is the same ECDSA over
+ *   H, so core's `*Secp256k1MessageAsync` serve them — on Node natively (node:crypto on libuv's
+ *   threadpool, so concurrent verifications use every core): {@link intentSigner} then signs with
+ *   OpenSSL's random nonce (RFC 6979, hedged, where it runs portable or is given a RandomSource);
+ *   `IntentSigner.sign(H)` stays RFC 6979 over H for wallets' sake.
  * - `ES256K` — the same ECDSA over H but as raw r‖s (64 B), low-S. Because ECDSA-SHA-256 over the
  *   JCS bytes *is* ECDSA over H, this equals JOSE/COSE ES256K over the JCS text of the record.
  * - `ML-DSA-44|65|87`, `Ed25519`, `ML-DSA-44+Ed25519|ML-DSA-65+ES256|ML-DSA-87+ES384`: the core
@@ -37,12 +38,10 @@ import { parseInput } from '@omt/core/input';
 import { canonicalizeToBytes, type JsonValue, parseJson } from '@omt/core/jcs';
 import { type Clock, platformRandom, type RandomSource, systemClock } from '@omt/core/random';
 import {
-  decodeDerSignature,
-  ES256K,
-  encodeDerSignature,
   getSuite,
-  isLowS,
   signSecp256k1,
+  signSecp256k1MessageAsync,
+  verifySecp256k1MessageAsync,
 } from '@omt/core/suites';
 import { z } from 'zod';
 import { generateNonce, NONCE_RE } from './intent-nonce.js';
@@ -154,6 +153,9 @@ const intentSchema = z
   })
   .strict();
 
+// Built once: a zod schema costs more to construct than to run.
+const skewSchema = z.number().int().min(0).max(31_536_000_000).optional();
+
 /**
  * H = SHA-256(JCS(record)), the bytes an intent signs. Throws `ledger.intent.schema` for a value
  * JCS cannot canonicalize (not I-JSON) or a record larger than {@link MAX_RECORD_BYTES}.
@@ -207,17 +209,16 @@ export async function intentSigner(
     return suite.sign(sk, hash, random === undefined ? undefined : { random });
   };
   if (a !== 'ES256K' && a !== 'ES256K-DER') return { alg: a, publicKey, sign };
-  // ES256K over the JCS bytes = ECDSA over H (see the file header): native speed where the
-  // suite has node:crypto; low-S from the suite. An injected RandomSource keeps the portable
-  // (hedged RFC 6979) path, so the caller's randomness is what is used.
-  const signCanonical = async (canonical: Uint8Array): Promise<Uint8Array> => {
-    const compact = await ES256K.sign(
-      sk,
-      canonical,
-      random === undefined ? undefined : { random, implementation: 'portable' },
-    );
-    return a === 'ES256K' ? compact : encodeDerSignature(compact);
-  };
+  // ECDSA-SHA-256 over the JCS bytes = ECDSA over H (see the file header): native where core
+  // has node:crypto; low-S on every path. An injected RandomSource keeps the portable (hedged
+  // RFC 6979) path, so the caller's randomness is what is used.
+  const format = a === 'ES256K' ? 'compact' : 'der';
+  const signCanonical = (canonical: Uint8Array): Promise<Uint8Array> =>
+    signSecp256k1MessageAsync(sk, canonical, {
+      format,
+      publicKey,
+      ...(random === undefined ? {} : { random }),
+    });
   return { alg: a, publicKey, sign, signCanonical };
 }
 
@@ -301,14 +302,27 @@ async function checkSignature(
   sig: Uint8Array,
 ): Promise<boolean> {
   if (alg === 'ES256K' || alg === 'ES256K-DER') {
-    // Strict BIP66 DER with 0 < r, s < n (decodeDerSignature throws otherwise → false) and
-    // low-S (BIP62 rule 5) for both encodings; then ECDSA over H, which is ES256K (ECDSA-SHA-256)
-    // over the canonical bytes — the suite's native path where there is one.
-    const compact = alg === 'ES256K' ? sig : decodeDerSignature(sig);
-    if (compact.length !== 64 || !isLowS(compact)) return false;
-    return ES256K.verify(publicKey, record.bytes, compact);
+    // Strict BIP66 DER (or r‖s) with 0 < r, s < n and low-S (BIP62 rule 5) for both encodings;
+    // then ECDSA over H = ECDSA-SHA-256 over the canonical bytes — natively where core can.
+    return verifySecp256k1MessageAsync(publicKey, record.bytes, sig, {
+      format: alg === 'ES256K' ? 'compact' : 'der',
+    });
   }
   return getSuite(alg).verify(publicKey, record.hash, sig);
+}
+
+/** {@link checkSignature} where anything thrown (bad base64url, malformed key) is `false`. */
+async function checkSignatureSafely(
+  alg: IntentAlg,
+  publicKey: Uint8Array,
+  record: { bytes: Uint8Array; hash: Uint8Array },
+  sig: string,
+): Promise<boolean> {
+  try {
+    return await checkSignature(alg, publicKey, record, fromBase64Url(sig));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -330,12 +344,7 @@ export async function verifyIntent(
 ): Promise<IntentVerification> {
   const clock = options.clock ?? systemClock;
   const skewMs =
-    parseInput(
-      z.number().int().min(0).max(31_536_000_000).optional(),
-      options.skewMs,
-      'ledger.intent.invalid',
-      'skewMs',
-    ) ?? DEFAULT_INTENT_SKEW_MS;
+    parseInput(skewSchema, options.skewMs, 'ledger.intent.invalid', 'skewMs') ?? DEFAULT_INTENT_SKEW_MS;
   const result = await evaluate(input, options, clock, skewMs);
   if (options.audit !== undefined) {
     const i = result.intent;
@@ -418,18 +427,16 @@ async function evaluate(
       void e;
     }
   }
-  if (alg !== undefined && publicKey !== undefined) {
-    let ok = false;
-    try {
-      ok = await checkSignature(alg, publicKey, record, fromBase64Url(raw.signature.sig));
-    } catch {
-      ok = false;
-    }
-    if (!ok)
-      problems.push(
-        problem('ledger.signature.invalid', 'the signature does not verify over the record hash'),
-      );
-  }
+  // The signature check (threadpool) and the registry lookup (database) run side by side;
+  // Promise.all handles both at once, so a failing lookup is never an unhandled rejection.
+  const signatureCheck =
+    alg !== undefined && publicKey !== undefined
+      ? checkSignatureSafely(alg, publicKey, record, raw.signature.sig)
+      : undefined;
+  const lookup = keyId !== undefined && alg !== undefined ? options.registry.lookup(keyId) : undefined;
+  const [signatureOk, key] = await Promise.all([signatureCheck, lookup]);
+  if (signatureOk === false)
+    problems.push(problem('ledger.signature.invalid', 'the signature does not verify over the record hash'));
 
   const signedAt = new Date(raw.record.timestamp);
   const now = clock().getTime();
@@ -442,7 +449,6 @@ async function evaluate(
     );
 
   if (keyId !== undefined && alg !== undefined) {
-    const key = await options.registry.lookup(keyId);
     problems.push(...signerProblems(key, signedAt));
     if (key !== undefined && key.alg !== keyAlgOf(alg))
       problems.push(problem('ledger.signer.alg-mismatch', `signer is registered for ${key.alg}, not ${alg}`));

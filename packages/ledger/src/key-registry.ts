@@ -47,6 +47,27 @@ export const SignerRegistrationSchema: z.ZodType<SignerRegistration> = z
   .strict();
 
 /**
+ * Compressed secp256k1 keys by the bytes they were given as (public data, so a bounded global map
+ * is safe): checking a point costs a square root (~70 µs), and a verifier sees the same few
+ * signers' keys over and over, each time as fresh bytes. Only valid keys are stored; callers get
+ * copies.
+ */
+const compressedKeys = new Map<string, Uint8Array>();
+const MAX_COMPRESSED_KEYS = 1024;
+
+function compressedSecp256k1(publicKey: Uint8Array): Uint8Array {
+  if (publicKey.length !== 33 && publicKey.length !== 65) return compressPublicKey(publicKey); // throws
+  const id = toHex(publicKey);
+  const hit = compressedKeys.get(id);
+  if (hit !== undefined) return hit.slice();
+  const key = compressPublicKey(publicKey);
+  if (compressedKeys.size >= MAX_COMPRESSED_KEYS)
+    compressedKeys.delete(compressedKeys.keys().next().value as string);
+  compressedKeys.set(id, key.slice());
+  return key;
+}
+
+/**
  * Normalises a raw public key for `alg` (secp256k1 → 33-byte compressed) after checking it parses.
  * Throws `ledger.signer.key-malformed`.
  * @example
@@ -57,7 +78,7 @@ export const SignerRegistrationSchema: z.ZodType<SignerRegistration> = z
 export function normalizeSignerKey(alg: SignerKeyAlg, publicKey: Uint8Array): Uint8Array {
   if (!isBytes(publicKey)) throw new OmtError('ledger.signer.key-malformed', 'public key must be bytes');
   try {
-    if (alg === 'ES256K') return compressPublicKey(publicKey);
+    if (alg === 'ES256K') return compressedSecp256k1(publicKey);
     const suite = getSuite(alg);
     if (suite.publicKeySize !== undefined && publicKey.length !== suite.publicKeySize) {
       throw new OmtError(

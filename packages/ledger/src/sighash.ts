@@ -115,12 +115,30 @@ export function legacySighash(
   scriptCode: Uint8Array,
   hashType: number,
 ): Uint8Array {
+  const preimage = legacyPreimage(tx, inputIndex, scriptCode, hashType);
+  return preimage === undefined ? ONE.slice() : dsha256(preimage);
+}
+
+/**
+ * The legacy serialization whose dSHA-256 is {@link legacySighash}; `undefined` where Core signs
+ * the constant 1 instead (the SINGLE bug, or an input index past the inputs).
+ * @example
+ * ```ts
+ * const pre = legacyPreimage(tx, 0, prevScriptPubKey, SIGHASH.ALL); // dsha256(pre) = the sighash
+ * ```
+ */
+export function legacyPreimage(
+  tx: Transaction,
+  inputIndex: number,
+  scriptCode: Uint8Array,
+  hashType: number,
+): Uint8Array | undefined {
   if (!Number.isInteger(inputIndex) || inputIndex < 0)
     throw new OmtError('ledger.sighash.input', 'sighash: bad input index');
-  if (inputIndex >= tx.inputs.length) return ONE.slice();
+  if (inputIndex >= tx.inputs.length) return undefined;
   const base = hashType & 0x1f;
   const anyoneCanPay = (hashType & 0x80) !== 0;
-  if (base === SIGHASH.SINGLE && inputIndex >= tx.outputs.length) return ONE.slice();
+  if (base === SIGHASH.SINGLE && inputIndex >= tx.outputs.length) return undefined;
   const w = new ByteWriter(256 + scriptCode.length);
   w.i32(tx.version);
   const nIn = anyoneCanPay ? 1 : tx.inputs.length;
@@ -144,7 +162,7 @@ export function legacySighash(
   }
   w.u32(tx.locktime);
   w.i32(hashType);
-  return dsha256(w.finish());
+  return w.finish();
 }
 
 /** The three BIP143 midstate hashes (each already ANYONECANPAY/NONE/SINGLE-adjusted). */
@@ -291,4 +309,25 @@ export function bsvSighash(
   if ((hashType & SIGHASH.FORKID) !== 0 && (hashType & SIGHASH.CHRONICLE) === 0)
     return bip143Sighash(tx, inputIndex, scriptCode, amount, hashType, cache);
   return legacySighash(tx, inputIndex, scriptCode, hashType);
+}
+
+/**
+ * The serialization whose dSHA-256 is {@link bsvSighash} (`undefined` where that is the constant
+ * 1, see {@link legacyPreimage}): sign SHA-256 of it with a signer that hashes once more.
+ * @example
+ * ```ts
+ * const pre = bsvPreimage(tx, 0, prevLockingScript, 1000n, SIGHASH.ALL | SIGHASH.FORKID);
+ * ```
+ */
+export function bsvPreimage(
+  tx: Transaction,
+  inputIndex: number,
+  scriptCode: Uint8Array,
+  amount: bigint,
+  hashType: number,
+  cache?: SighashCache,
+): Uint8Array | undefined {
+  if ((hashType & SIGHASH.FORKID) !== 0 && (hashType & SIGHASH.CHRONICLE) === 0)
+    return bip143Preimage(tx, inputIndex, scriptCode, amount, hashType, cache);
+  return legacyPreimage(tx, inputIndex, scriptCode, hashType);
 }

@@ -9,14 +9,19 @@
  * refused (`ledger.tx.dust`); change below it is dropped into the fee; an excess beyond
  * fee + dust with no change destination is refused (`ledger.tx.change-required`) rather
  * than silently paid to miners; not enough input → `ledger.funds.insufficient`.
- * Signatures are low-S strict DER with RFC 6979 nonces (core `signSecp256k1`).
+ * Signatures are low-S strict DER. {@link buildTransaction} signs synchronously with RFC 6979
+ * nonces (core `signSecp256k1`): the same inputs give the same bytes. {@link buildTransactionAsync}
+ * signs every input concurrently on the platform's ECDSA where there is one (node:crypto on
+ * libuv's threadpool, random nonces: concurrent builds use every core); `deterministic: true`
+ * gives it buildTransaction's bytes.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, toHex } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
 import type { RandomSource } from '@omt/core/random';
-import { signSecp256k1 } from '@omt/core/suites';
+import { signSecp256k1, signSecp256k1MessageAsync } from '@omt/core/suites';
 import { z } from 'zod';
 import { hash160 } from './address.js';
 import {
@@ -29,7 +34,7 @@ import {
 } from './fee.js';
 import { getNetwork, type Network, type NetworkName, NetworkNameSchema } from './network.js';
 import { classifyScript, p2pkhScript } from './script.js';
-import { bip143Sighash, bsvSighash, legacySighash, SIGHASH, SighashCache } from './sighash.js';
+import { bip143Preimage, bsvPreimage, legacyPreimage, SIGHASH, SighashCache } from './sighash.js';
 import {
   encodeTransaction,
   type Transaction,
@@ -83,6 +88,15 @@ export interface BuildTransactionOptions {
   locktime?: number;
   /** Hedged signing (RFC 6979 §3.6 extra entropy); default deterministic. */
   random?: RandomSource;
+}
+
+/** Options of {@link buildTransactionAsync}. */
+export interface BuildTransactionAsyncOptions extends BuildTransactionOptions {
+  /**
+   * RFC 6979 nonces (noble), giving exactly {@link buildTransaction}'s bytes; default false: the
+   * platform's ECDSA (node:crypto, random nonces) where there is one. Excludes `random`.
+   */
+  deterministic?: boolean;
 }
 
 /** A signed transaction and its accounting. */
@@ -169,19 +183,41 @@ function pushTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
   return new ByteWriter(a.length + b.length + 2).u8(a.length).bytes(a).u8(b.length).bytes(b).finish();
 }
 
-/**
- * Builds and signs a transaction. See the module comment for the rules.
- * @example
- * ```ts
- * const { hex, txid, fee } = buildTransaction({
- *   network: 'bsv',
- *   utxos: [{ txid, vout: 0, satoshis: 10_000n, script: p2pkhScript(h), secretKey }],
- *   opReturn: encodeRecordAnchor(record, { chain: 'bsv' }).script,
- *   change: { script: p2pkhScript(changeHash) },
- * });
- * ```
- */
-export function buildTransaction(options: BuildTransactionOptions): BuiltTransaction {
+/** Secret key → compressed public key and its hash160, per key object (guarded by a copy of the bytes). */
+const derivedKeys = new WeakMap<Uint8Array, { bytes: Uint8Array; publicKey: Uint8Array; hash: Uint8Array }>();
+
+/** The compressed public key of a secret key and its hash160, derived once per key object. */
+function publicKeyOf(secretKey: Uint8Array, k: number): { publicKey: Uint8Array; hash: Uint8Array } {
+  const hit = derivedKeys.get(secretKey);
+  if (hit !== undefined && equalBytes(hit.bytes, secretKey)) return hit;
+  let publicKey: Uint8Array;
+  try {
+    publicKey = secp256k1.getPublicKey(secretKey, true);
+  } catch (e) {
+    throw new OmtError('ledger.key.invalid', `input ${k}: secret key is not a valid secp256k1 scalar`, {
+      cause: e,
+    });
+  }
+  const entry = { bytes: secretKey.slice(), publicKey, hash: hash160(publicKey) };
+  derivedKeys.set(secretKey, entry);
+  return entry;
+}
+
+/** Everything decided before signing: the unsigned transaction and what each input needs. */
+interface Plan {
+  readonly tx: Transaction;
+  readonly utxos: readonly { script: Uint8Array; satoshis: bigint; secretKey: Uint8Array }[];
+  readonly kinds: readonly InputKind[];
+  readonly pubkeys: readonly Uint8Array[];
+  readonly chain: Network['chain'];
+  readonly hashType: number;
+  readonly cache: SighashCache;
+  readonly fee: bigint;
+  readonly change: BuiltTransaction['change'];
+  readonly random: RandomSource | undefined;
+}
+
+function planTransaction(options: BuildTransactionOptions): Plan {
   const o = parseInput(OptionsSchema, options, 'core.input.invalid', 'transaction options');
   const net = getNetwork(o.network);
   const chain = net.chain;
@@ -197,17 +233,12 @@ export function buildTransaction(options: BuildTransactionOptions): BuiltTransac
         `input ${k}: only P2PKH${chain === 'btc' ? ' and P2WPKH' : ''} outputs can be spent on ${net.name}`,
       );
     let pk: Uint8Array;
-    if (u.publicKey !== undefined) pk = u.publicKey;
-    else {
-      try {
-        pk = secp256k1.getPublicKey(u.secretKey, true);
-      } catch (e) {
-        throw new OmtError('ledger.key.invalid', `input ${k}: secret key is not a valid secp256k1 scalar`, {
-          cause: e,
-        });
-      }
-    }
-    if (!equalBytes(hash160(pk), c.hash))
+    let h: Uint8Array;
+    if (u.publicKey !== undefined) {
+      pk = u.publicKey;
+      h = hash160(pk);
+    } else ({ publicKey: pk, hash: h } = publicKeyOf(u.secretKey, k));
+    if (!equalBytes(h, c.hash))
       throw new OmtError('ledger.key.mismatch', `input ${k}: key does not match the locking script`);
     kinds.push(c.type);
     pubkeys.push(pk);
@@ -284,29 +315,55 @@ export function buildTransaction(options: BuildTransactionOptions): BuiltTransac
     outputs,
     locktime: o.locktime ?? 0,
   };
+  return {
+    tx,
+    utxos: o.utxos,
+    kinds,
+    pubkeys,
+    chain,
+    hashType: chain === 'bsv' ? SIGHASH.ALL | SIGHASH.FORKID : SIGHASH.ALL,
+    cache: new SighashCache(tx),
+    fee,
+    change,
+    random: o.random,
+  };
+}
 
-  const cache = new SighashCache(tx);
-  const hashType = chain === 'bsv' ? SIGHASH.ALL | SIGHASH.FORKID : SIGHASH.ALL;
-  const signOpts = o.random === undefined ? undefined : { random: o.random };
-  for (const [k, u] of o.utxos.entries()) {
-    const kind = kinds[k] as InputKind;
-    const pk = pubkeys[k] as Uint8Array;
-    let digest: Uint8Array;
-    if (chain === 'bsv') digest = bsvSighash(tx, k, u.script, u.satoshis, hashType, cache);
-    else if (kind === 'p2wpkh')
-      digest = bip143Sighash(tx, k, p2pkhScript(hash160(pk)), u.satoshis, hashType, cache);
-    else digest = legacySighash(tx, k, u.script, hashType);
-    const der = signSecp256k1(u.secretKey, digest, signOpts);
-    const sig = new Uint8Array(der.length + 1);
-    sig.set(der);
-    sig[der.length] = hashType;
-    const input = inputs[k] as TxInput;
-    if (kind === 'p2wpkh') input.witness = [sig, pk];
-    else input.scriptSig = pushTwo(sig, pk);
-  }
+/** The bytes whose dSHA-256 input `k` signs (BSV FORKID, BIP143 for P2WPKH, else legacy). */
+function preimageOf(plan: Plan, k: number): Uint8Array {
+  const u = plan.utxos[k] as Plan['utxos'][number];
+  const { tx, hashType, cache } = plan;
+  let pre: Uint8Array | undefined;
+  if (plan.chain === 'bsv') pre = bsvPreimage(tx, k, u.script, u.satoshis, hashType, cache);
+  else if (plan.kinds[k] === 'p2wpkh')
+    pre = bip143Preimage(
+      tx,
+      k,
+      p2pkhScript(hash160(plan.pubkeys[k] as Uint8Array)),
+      u.satoshis,
+      hashType,
+      cache,
+    );
+  else pre = legacyPreimage(tx, k, u.script, hashType);
+  // SIGHASH_ALL on an existing input always has a preimage (no SINGLE bug).
+  return pre as Uint8Array;
+}
 
+/** Puts `der` ‖ hashType and the public key into input `k` (scriptSig, or witness for P2WPKH). */
+function attachSignature(plan: Plan, k: number, der: Uint8Array): void {
+  const sig = new Uint8Array(der.length + 1);
+  sig.set(der);
+  sig[der.length] = plan.hashType;
+  const pk = plan.pubkeys[k] as Uint8Array;
+  const input = plan.tx.inputs[k] as TxInput;
+  if (plan.kinds[k] === 'p2wpkh') input.witness = [sig, pk.slice()];
+  else input.scriptSig = pushTwo(sig, pk);
+}
+
+function finishTransaction(plan: Plan): BuiltTransaction {
+  const { tx, fee, change } = plan;
   const raw = encodeTransaction(tx);
-  const segwit = inputs.some((i) => i.witness.length > 0);
+  const segwit = tx.inputs.some((i) => i.witness.length > 0);
   const stripped = segwit ? encodeTransaction(tx, { witness: false }) : raw;
   const vsize = segwit ? Math.ceil((stripped.length * 3 + raw.length) / 4) : raw.length;
   return {
@@ -319,6 +376,71 @@ export function buildTransaction(options: BuildTransactionOptions): BuiltTransac
     vsize,
     ...(change ? { change } : {}),
   };
+}
+
+/**
+ * Builds and signs a transaction. See the module comment for the rules.
+ * @example
+ * ```ts
+ * const { hex, txid, fee } = buildTransaction({
+ *   network: 'bsv',
+ *   utxos: [{ txid, vout: 0, satoshis: 10_000n, script: p2pkhScript(h), secretKey }],
+ *   opReturn: encodeRecordAnchor(record, { chain: 'bsv' }).script,
+ *   change: { script: p2pkhScript(changeHash) },
+ * });
+ * ```
+ */
+export function buildTransaction(options: BuildTransactionOptions): BuiltTransaction {
+  const plan = planTransaction(options);
+  const signOpts = plan.random === undefined ? undefined : { random: plan.random };
+  for (let k = 0; k < plan.utxos.length; k++) {
+    const digest = dsha256(preimageOf(plan, k));
+    attachSignature(
+      plan,
+      k,
+      signSecp256k1((plan.utxos[k] as Plan['utxos'][number]).secretKey, digest, signOpts),
+    );
+  }
+  return finishTransaction(plan);
+}
+
+const DeterministicSchema = z.boolean().optional();
+
+/**
+ * {@link buildTransaction} with every input signed concurrently: on Node by OpenSSL on libuv's
+ * threadpool (random nonces), so builds awaited together use every core; elsewhere, with
+ * `random`, or with `deterministic: true`, by noble with RFC 6979 — then the bytes equal
+ * buildTransaction's. Same rules and errors (as rejections).
+ * @example
+ * ```ts
+ * const txs = await Promise.all(batches.map((b) => buildTransactionAsync({ network: 'bsv', ...b })));
+ * ```
+ */
+export async function buildTransactionAsync(
+  options: BuildTransactionAsyncOptions,
+): Promise<BuiltTransaction> {
+  const deterministic = parseInput(
+    DeterministicSchema,
+    options?.deterministic,
+    'core.input.invalid',
+    'deterministic',
+  );
+  if (deterministic === true && options.random !== undefined)
+    throw new OmtError('core.input.invalid', 'deterministic and random exclude each other');
+  const plan = planTransaction(options);
+  const implementation = deterministic === true ? 'portable' : 'auto';
+  const random = plan.random;
+  await Promise.all(
+    plan.utxos.map(async (u, k) => {
+      const der = await signSecp256k1MessageAsync(u.secretKey, sha256(preimageOf(plan, k)), {
+        implementation,
+        publicKey: plan.pubkeys[k] as Uint8Array,
+        ...(random === undefined ? {} : { random }),
+      });
+      attachSignature(plan, k, der);
+    }),
+  );
+  return finishTransaction(plan);
 }
 
 /** Options of {@link buildOpReturnTransaction}. */
@@ -337,4 +459,21 @@ export type BuildOpReturnOptions = Omit<BuildTransactionOptions, 'opReturn' | 'o
 export function buildOpReturnTransaction(options: BuildOpReturnOptions): BuiltTransaction {
   if (options?.opReturn === undefined) throw new OmtError('core.input.invalid', 'opReturn is required');
   return buildTransaction(options);
+}
+
+/** Options of {@link buildOpReturnTransactionAsync}. */
+export type BuildOpReturnAsyncOptions = BuildOpReturnOptions & { deterministic?: boolean };
+
+/**
+ * {@link buildOpReturnTransaction} signed as {@link buildTransactionAsync} signs.
+ * @example
+ * ```ts
+ * await buildOpReturnTransactionAsync({ network: 'bsv', utxos, opReturn: script, change: { script: c } });
+ * ```
+ */
+export async function buildOpReturnTransactionAsync(
+  options: BuildOpReturnAsyncOptions,
+): Promise<BuiltTransaction> {
+  if (options?.opReturn === undefined) throw new OmtError('core.input.invalid', 'opReturn is required');
+  return buildTransactionAsync(options);
 }

@@ -71,7 +71,12 @@ export async function migrationStatus(db: Kysely<unknown>, schema: string): Prom
  */
 export async function migrateDatabase(db: Kysely<unknown>, schema: string): Promise<MigrationReport> {
   const migrator = createMigrator(db, schema);
-  const { error, results } = await migrator.migrateToLatest();
+  let outcome = await migrator.migrateToLatest();
+  // kysely's lock-table check introspects the tables of every schema; a schema another client
+  // drops meanwhile fails that query (SQLSTATE 3F000) without anything being wrong here: retry.
+  for (let attempt = 0; attempt < 3 && isForeignSchemaGone(outcome.error, schema); attempt++)
+    outcome = await migrator.migrateToLatest();
+  const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
@@ -86,4 +91,14 @@ export async function migrateDatabase(db: Kysely<unknown>, schema: string): Prom
     .filter((m) => m.executedAt !== undefined)
     .map((m) => m.name);
   return { applied, current };
+}
+
+function isForeignSchemaGone(error: unknown, schema: string): boolean {
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  return (
+    e?.code === '3F000' &&
+    typeof e.message === 'string' &&
+    /^schema ".*" does not exist$/.test(e.message) &&
+    !e.message.includes(`"${schema}"`)
+  );
 }

@@ -12,11 +12,26 @@ import type { OmtSchema } from './schema.js';
 import { runLedgerQuery } from './sql-ledger-errors.js';
 import type { LedgerSchema, LedgerSignersTable, OmtLedgerSchema } from './sql-ledger-schema.js';
 
+/** Key ids per SELECT. */
+const MAX_BATCH = 500;
+/** SELECTs in flight at once per registry; lookups arriving meanwhile wait and go together. */
+const MAX_IN_FLIGHT = 2;
+
+interface LookupWaiter {
+  readonly resolve: (key: SignerKey | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * `KeyRegistry` (@omt/ledger port) over SQL (migration `0003_ledger`). Registration is an
  * `INSERT … ON CONFLICT DO NOTHING` followed, when the key exists, by a comparison with the stored
  * row, so concurrent registrations stay idempotent and a conflicting one is refused; revocation
  * is a conditional UPDATE of active rows only, so the first revocation wins and is final.
+ *
+ * Lookups are batched, never cached: while two SELECTs are in flight, further lookups queue and
+ * go as one `WHERE key_id IN (…)`. A lookup only ever joins a SELECT not yet sent, so every
+ * answer reflects the database after the call was made — a revocation committed before a lookup
+ * starts is always seen (no time-to-live window), in this process or any other.
  *
  * @example
  * ```ts
@@ -26,6 +41,10 @@ import type { LedgerSchema, LedgerSignersTable, OmtLedgerSchema } from './sql-le
  */
 export class SqlKeyRegistry implements KeyRegistry {
   readonly #db: Kysely<OmtLedgerSchema>;
+  /** Lookups not yet sent, by keyId. */
+  #queue = new Map<string, LookupWaiter[]>();
+  #inFlight = 0;
+  #scheduled = false;
 
   constructor(db: Kysely<OmtSchema>) {
     this.#db = db.withTables<LedgerSchema>();
@@ -82,10 +101,59 @@ export class SqlKeyRegistry implements KeyRegistry {
 
   async lookup(keyId: string): Promise<SignerKey | undefined> {
     if (typeof keyId !== 'string' || keyId.includes('\u0000')) return undefined;
-    const row = await runLedgerQuery('looking up a signer', () =>
-      this.#db.selectFrom('omt_ledger_signers').selectAll().where('key_id', '=', keyId).executeTakeFirst(),
-    );
-    return row === undefined ? undefined : toKey(row);
+    return new Promise<SignerKey | undefined>((resolve, reject) => {
+      const waiters = this.#queue.get(keyId);
+      if (waiters === undefined) this.#queue.set(keyId, [{ resolve, reject }]);
+      else waiters.push({ resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.size > 0) {
+      const batch = new Map<string, LookupWaiter[]>();
+      for (const [id, waiters] of this.#queue) {
+        if (batch.size === MAX_BATCH) break;
+        batch.set(id, waiters);
+      }
+      for (const id of batch.keys()) this.#queue.delete(id);
+      this.#inFlight++;
+      void this.#select(batch).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #select(batch: Map<string, LookupWaiter[]>): Promise<void> {
+    const ids = [...batch.keys()];
+    let rows: Selectable<LedgerSignersTable>[];
+    try {
+      rows = await runLedgerQuery('looking up a signer', () =>
+        ids.length === 1
+          ? this.#db
+              .selectFrom('omt_ledger_signers')
+              .selectAll()
+              .where('key_id', '=', ids[0] as string)
+              .execute()
+          : this.#db.selectFrom('omt_ledger_signers').selectAll().where('key_id', 'in', ids).execute(),
+      );
+    } catch (e) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
+      return;
+    }
+    const found = new Map(rows.map((r) => [r.key_id, r]));
+    for (const [id, waiters] of batch) {
+      const row = found.get(id);
+      // Each caller gets its own objects: a SignerKey holds a mutable Uint8Array.
+      for (const w of waiters) w.resolve(row === undefined ? undefined : toKey(row));
+    }
   }
 
   async list(): Promise<SignerKey[]> {

@@ -1,5 +1,5 @@
 import { concatBytes, toHex } from '../bytes.js';
-import { wrapErrors } from '../errors.js';
+import { OmtError, wrapErrors } from '../errors.js';
 import type { KeyCache } from './_key-cache.js';
 
 /**
@@ -13,13 +13,27 @@ interface NodeKeyObject {
 }
 interface NodeSignInput {
   key: NodeKeyObject;
-  dsaEncoding: 'ieee-p1363';
+  dsaEncoding: 'ieee-p1363' | 'der';
 }
 interface NodeCrypto {
   createPrivateKey(input: { key: Uint8Array; format: 'der'; type: 'sec1' }): NodeKeyObject;
   createPublicKey(input: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
   sign(algorithm: string, data: Uint8Array, key: NodeSignInput): Uint8Array;
+  /** With a callback the work runs on libuv's threadpool (Node ≥ 15.12). */
+  sign(
+    algorithm: string,
+    data: Uint8Array,
+    key: NodeSignInput,
+    callback: (error: Error | null, signature: Uint8Array) => void,
+  ): void;
   verify(algorithm: string, data: Uint8Array, key: NodeSignInput, signature: Uint8Array): boolean;
+  verify(
+    algorithm: string,
+    data: Uint8Array,
+    key: NodeSignInput,
+    signature: Uint8Array,
+    callback: (error: Error | null, valid: boolean) => void,
+  ): void;
   getCurves(): string[];
 }
 
@@ -96,6 +110,47 @@ export function nodeSecp256k1PublicKey(publicKey: Uint8Array, validate: () => Ui
   return key;
 }
 
+// ECPrivateKey with its [1] publicKey: SEQUENCE { INTEGER 1, OCTET STRING d, [0] secp256k1,
+// [1] BIT STRING { 00 ‖ SEC1 point } } (RFC 5915 §3). With the point present OpenSSL does not
+// derive it (a scalar multiplication): the import then costs a third as much.
+const SEC1_PUB_TAG = /* @__PURE__ */ Uint8Array.from([0xa1]);
+
+function sec1PrivateKey(secretKey: Uint8Array, publicKey: Uint8Array | undefined): Uint8Array {
+  if (publicKey === undefined) return concatBytes(SEC1_PREFIX, secretKey, SEC1_SUFFIX);
+  const n = publicKey.length; // 33 or 65: every length below fits one DER length byte
+  const body = 3 + 34 + SEC1_SUFFIX.length + 2 + 3 + n;
+  return concatBytes(
+    Uint8Array.of(0x30, body, 0x02, 0x01, 0x01, 0x04, 0x20),
+    secretKey,
+    SEC1_SUFFIX,
+    SEC1_PUB_TAG,
+    Uint8Array.of(n + 3, 0x03, n + 1, 0x00),
+    publicKey,
+  );
+}
+
+/**
+ * Imported signing key, once per key object (`cache`). `publicKey` (SEC1, 33 or 65 bytes; ECDSA
+ * signing never reads it) spares OpenSSL deriving the point; one OpenSSL refuses is dropped.
+ */
+function importSecretKey(
+  nc: NodeCrypto,
+  cache: KeyCache<NodeKey>,
+  secretKey: Uint8Array,
+  publicKey?: Uint8Array,
+): NodeKey {
+  const load = (pub: Uint8Array | undefined): NodeKey =>
+    nc.createPrivateKey({ key: sec1PrivateKey(secretKey, pub), format: 'der', type: 'sec1' });
+  return cache.get(secretKey, () => {
+    if (publicKey === undefined) return load(undefined);
+    try {
+      return load(publicKey);
+    } catch {
+      return load(undefined);
+    }
+  });
+}
+
 /**
  * ES256K signature (ECDSA over SHA-256(message), raw r‖s, possibly high-S) with the secret key
  * imported once per key object (`cache`). A key OpenSSL refuses → `core.key.malformed`.
@@ -107,13 +162,7 @@ export function nodeSecp256k1Sign(
 ): Uint8Array {
   const nc = secp256k1Crypto() as NodeCrypto;
   return wrapErrors('core.key.malformed', 'ES256K: native signing rejected the secret key', () => {
-    const key = cache.get(secretKey, () =>
-      nc.createPrivateKey({
-        key: concatBytes(SEC1_PREFIX, secretKey, SEC1_SUFFIX),
-        format: 'der',
-        type: 'sec1',
-      }),
-    );
+    const key = importSecretKey(nc, cache, secretKey);
     // A plain copy: node returns a Buffer, whose slice() would alias.
     return new Uint8Array(nc.sign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }));
   });
@@ -127,4 +176,55 @@ export function nodeSecp256k1Verify(key: NodeKey, message: Uint8Array, signature
   } catch {
     return false;
   }
+}
+
+/**
+ * {@link nodeSecp256k1Sign} on libuv's threadpool: the signature is computed off the event loop,
+ * so concurrent calls use every core. The key import (cached per key object) stays synchronous.
+ * A key OpenSSL refuses → `core.key.malformed` (rejected promise).
+ */
+export function nodeSecp256k1SignAsync(
+  cache: KeyCache<NodeKey>,
+  secretKey: Uint8Array,
+  message: Uint8Array,
+  publicKey?: Uint8Array,
+): Promise<Uint8Array> {
+  const nc = secp256k1Crypto() as NodeCrypto;
+  return new Promise((resolve, reject) => {
+    let key: NodeKey;
+    try {
+      key = wrapErrors('core.key.malformed', 'ES256K: native signing rejected the secret key', () =>
+        importSecretKey(nc, cache, secretKey, publicKey),
+      );
+      nc.sign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, (error, signature) => {
+        if (error !== null)
+          reject(new OmtError('core.key.malformed', 'ES256K: native signing failed', { cause: error }));
+        else resolve(new Uint8Array(signature));
+      });
+    } catch (e) {
+      reject(e);
+    }
+  });
+}
+
+/**
+ * {@link nodeSecp256k1Verify} on libuv's threadpool, for a raw r‖s or (`encoding: 'der'`, which
+ * spares node a conversion) a DER signature; anything OpenSSL refuses is `false`.
+ */
+export function nodeSecp256k1VerifyAsync(
+  key: NodeKey,
+  message: Uint8Array,
+  signature: Uint8Array,
+  encoding: 'ieee-p1363' | 'der' = 'ieee-p1363',
+): Promise<boolean> {
+  const nc = secp256k1Crypto() as NodeCrypto;
+  return new Promise((resolve) => {
+    try {
+      nc.verify('sha256', message, { key, dsaEncoding: encoding }, signature, (error, valid) =>
+        resolve(error === null && valid === true),
+      );
+    } catch {
+      resolve(false);
+    }
+  });
 }
