@@ -2,17 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocalRootKeyProvider, SqlKmsKeyStore } from '@omt/adapters/kms-local';
-import { createDatabase, type OmtDatabase } from '@omt/adapters/sql';
 import { createKms } from '@omt/kms';
 import { keyStoreContract } from '@omt/kms/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
-
-async function openMigrated(config: Parameters<typeof createDatabase>[0]): Promise<OmtDatabase> {
-  const omt = await createDatabase(config);
-  await omt.migrate();
-  return omt;
-}
+import { describePostgres, dropSchemas, openMigrated, randomSchema } from './pg-env.js';
 
 keyStoreContract('SqlKmsKeyStore on PGlite (in memory)', async () => {
   const omt = await openMigrated({ kind: 'pglite' });

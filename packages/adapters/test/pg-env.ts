@@ -4,8 +4,9 @@
  * with the reason in the test name. Every test file works in its own random schema.
  */
 import { randomBytes } from 'node:crypto';
+import { createDatabase, type DatabaseConfig, type OmtDatabase } from '@omt/adapters/sql';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 
 export const databaseUrl: string | undefined = process.env.DATABASE_URL || undefined;
 
@@ -47,4 +48,27 @@ export function describePostgres(name: string, body: (url: string) => void): voi
       it.skip('skipped: DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test)', () => {});
     });
   }
+}
+
+/** Opens a database and applies every migration. */
+export async function openMigrated(config: DatabaseConfig): Promise<OmtDatabase> {
+  const omt = await createDatabase(config);
+  await omt.migrate();
+  return omt;
+}
+
+/**
+ * A factory of fresh schema names for one `describe` block (`omt_test_<label>_…`); every schema
+ * it handed out is dropped after the block.
+ */
+export function schemaFactory(url: string, label: string): () => string {
+  const schemas: string[] = [];
+  afterAll(async () => {
+    await dropSchemas(url, schemas);
+  });
+  return () => {
+    const s = randomSchema(label);
+    schemas.push(s);
+    return s;
+  };
 }

@@ -4,7 +4,7 @@ import type { StoredAuditEntry, StoredAuditHead } from '@omt/core/ports';
 import { auditLogStoreContract } from '@omt/core/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
+import { describePostgres, openMigrated, schemaFactory } from './pg-env.js';
 
 function entry(log: string, seq: number, who = ''): StoredAuditEntry {
   return {
@@ -27,12 +27,6 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
     return isOmtError(e) ? e.code : `not an OmtError: ${String(e)}`;
   }
   return undefined;
-}
-
-async function openMigrated(config: Parameters<typeof createDatabase>[0]): Promise<OmtDatabase> {
-  const omt = await createDatabase(config);
-  await omt.migrate();
-  return omt;
 }
 
 /** Store-level checks beyond the core contract, shared by every backend. */
@@ -139,15 +133,7 @@ describe('SqlAuditLogStore on PGlite (in memory): SQL specifics', () => {
 });
 
 describePostgres('SqlAuditLogStore on PostgreSQL', (url) => {
-  const schemas: string[] = [];
-  const schema = (): string => {
-    const s = randomSchema('audit');
-    schemas.push(s);
-    return s;
-  };
-  afterAll(async () => {
-    await dropSchemas(url, schemas);
-  });
+  const schema = schemaFactory(url, 'audit');
 
   auditLogStoreContract('SqlAuditLogStore on PostgreSQL', async () => {
     const omt = await openMigrated({ kind: 'postgres', url, schema: schema(), poolSize: 8 });

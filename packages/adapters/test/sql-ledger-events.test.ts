@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createDatabase,
   type DatabaseConfig,
   type OmtDatabase,
   SqlEventStore,
@@ -17,13 +16,7 @@ import type { CommittedEvent, Payout } from '@omt/ledger/ports';
 import { eventStoreContract, voteLogContract, witnessStoreContract } from '@omt/ledger/testing/event-stores';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
-
-async function openMigrated(config: DatabaseConfig): Promise<OmtDatabase> {
-  const omt = await createDatabase(config);
-  await omt.migrate();
-  return omt;
-}
+import { describePostgres, dropSchemas, openMigrated, randomSchema, schemaFactory } from './pg-env.js';
 
 function randomHex(n: number): string {
   return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
@@ -81,15 +74,7 @@ describe('event-chain stores on PGlite (in memory)', () => {
 });
 
 describePostgres('event-chain stores on PostgreSQL', (url) => {
-  const schemas: string[] = [];
-  const schema = (): string => {
-    const s = randomSchema('events');
-    schemas.push(s);
-    return s;
-  };
-  afterAll(async () => {
-    await dropSchemas(url, schemas);
-  });
+  const schema = schemaFactory(url, 'events');
   eventStoreContract('SqlEventStore on PostgreSQL', async () => {
     const omt = await openMigrated({ kind: 'postgres', url, schema: schema(), poolSize: 8 });
     return { store: new SqlEventStore(omt.db), close: () => omt.close() };

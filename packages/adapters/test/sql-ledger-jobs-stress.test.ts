@@ -1,10 +1,4 @@
-import {
-  createDatabase,
-  type OmtDatabase,
-  SqlJobQueue,
-  SqlKeyIndexStore,
-  SqlUtxoStore,
-} from '@omt/adapters/sql';
+import { type OmtDatabase, SqlJobQueue, SqlKeyIndexStore, SqlUtxoStore } from '@omt/adapters/sql';
 import { toHex } from '@omt/core/bytes';
 import { HdWallet } from '@omt/ledger/hd-wallet';
 import { OfflineChainClient } from '@omt/ledger/offline-chain-client';
@@ -12,13 +6,7 @@ import { PublishWorker } from '@omt/ledger/publisher-worker';
 import { RateLimiter } from '@omt/ledger/rate-limiter';
 import { decodeTransaction } from '@omt/ledger/transaction';
 import { afterAll, expect, it } from 'vitest';
-import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
-
-async function openMigrated(config: Parameters<typeof createDatabase>[0]): Promise<OmtDatabase> {
-  const omt = await createDatabase(config);
-  await omt.migrate();
-  return omt;
-}
+import { describePostgres, dropSchemas, openMigrated, randomSchema } from './pg-env.js';
 
 function randomHex(n: number): string {
   return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));

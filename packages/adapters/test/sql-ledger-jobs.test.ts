@@ -1,15 +1,9 @@
-import { createDatabase, type OmtDatabase, SqlJobQueue, SqlKeyIndexStore } from '@omt/adapters/sql';
+import { type OmtDatabase, SqlJobQueue, SqlKeyIndexStore } from '@omt/adapters/sql';
 import { toHex } from '@omt/core/bytes';
 import { HdWallet } from '@omt/ledger/hd-wallet';
 import { jobQueueContract } from '@omt/ledger/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
-
-async function openMigrated(config: Parameters<typeof createDatabase>[0]): Promise<OmtDatabase> {
-  const omt = await createDatabase(config);
-  await omt.migrate();
-  return omt;
-}
+import { describePostgres, dropSchemas, openMigrated, randomSchema } from './pg-env.js';
 
 function randomHex(n: number): string {
   return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));

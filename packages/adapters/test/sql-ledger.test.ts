@@ -1,10 +1,4 @@
-import {
-  createDatabase,
-  type OmtDatabase,
-  SqlKeyRegistry,
-  SqlNonceStore,
-  SqlUtxoStore,
-} from '@omt/adapters/sql';
+import { type OmtDatabase, SqlKeyRegistry, SqlNonceStore, SqlUtxoStore } from '@omt/adapters/sql';
 import { toHex } from '@omt/core/bytes';
 import { getSuite } from '@omt/core/suites';
 import { createIntent, intentSigner, verifyIntent } from '@omt/ledger/intent';
@@ -12,13 +6,7 @@ import { signerRegistration } from '@omt/ledger/key-registry';
 import type { Utxo } from '@omt/ledger/ports';
 import { keyRegistryContract, nonceStoreContract, utxoStoreContract } from '@omt/ledger/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
-
-async function openMigrated(config: Parameters<typeof createDatabase>[0]): Promise<OmtDatabase> {
-  const omt = await createDatabase(config);
-  await omt.migrate();
-  return omt;
-}
+import { describePostgres, openMigrated, schemaFactory } from './pg-env.js';
 
 function randomHex(n: number): string {
   return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
@@ -40,15 +28,7 @@ describe('ledger stores on PGlite (in memory)', () => {
 });
 
 describePostgres('ledger stores on PostgreSQL', (url) => {
-  const schemas: string[] = [];
-  const schema = (): string => {
-    const s = randomSchema('ledger');
-    schemas.push(s);
-    return s;
-  };
-  afterAll(async () => {
-    await dropSchemas(url, schemas);
-  });
+  const schema = schemaFactory(url, 'ledger');
 
   nonceStoreContract('SqlNonceStore on PostgreSQL', async () => {
     const omt = await openMigrated({ kind: 'postgres', url, schema: schema(), poolSize: 8 });

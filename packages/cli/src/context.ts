@@ -24,3 +24,20 @@ export class UsageError extends OmtError {
 export function printJson(ctx: CliContext, value: unknown): void {
   ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/**
+ * Runs a long-lived command (a server, an operator) with a signal that aborts on SIGINT or
+ * SIGTERM, and removes the handlers afterwards.
+ */
+export async function runUntilSignal<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(stop.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -660,43 +660,26 @@ function parseHeaderFast(body: Uint8Array): EnvelopeHeader | undefined {
   if (tenant === undefined || !r.key(K_SERVICE)) return undefined;
   const service = r.text();
   if (service === undefined || r.pos !== body.length) return undefined;
-  // As the generic path builds it (own data properties, even for a key named `__proto__`).
+  // As the generic path builds it (own data properties, even for a key named `__proto__`);
+  // the fields are then checked exactly as the generic path's fast check does.
   const ctx = Object.fromEntries(pairs);
-  if (
-    !isTenantOrServiceName(tenant) ||
-    !isTenantOrServiceName(service) ||
-    !isObjectId(object) ||
-    !isRootKeyId(l1) ||
-    !isVersion(l2) ||
-    !isVersion(l3) ||
-    !isBytesOf(mid, 32, 32) ||
-    !isBytesOf(wk, 30, 256) ||
-    !isBytesOf(nonce, 12, 12) ||
-    frame < 0 ||
-    frame > MAX_FRAME_SIZE ||
-    !isBytesOf(commit, 32, 32) ||
-    !isEncryptionContext(ctx) ||
-    (ref !== undefined && !isObjectRef(ref))
-  ) {
-    return undefined;
-  }
-  return {
-    version: 1,
+  return checkHeaderFast({
+    v: 1,
     suite: 1,
     tenant,
     service,
-    objectId: object,
-    rootKeyId: l1,
-    tenantKeyVersion: l2,
-    serviceKeyVersion: l3,
-    messageId: mid,
-    wrappedKey: wk,
+    object,
+    l1,
+    l2,
+    l3,
+    mid,
+    wk,
     nonce,
-    frameSize: frame,
-    commitment: commit,
-    context: ctx,
-    ...(ref === undefined ? {} : { objectRef: ref }),
-  };
+    frame,
+    commit,
+    ctx,
+    ...(ref === undefined ? {} : { ref }),
+  });
 }
 
 /**

@@ -27,13 +27,13 @@ import { parseInput } from '@omt/core/input';
 import { parseJson } from '@omt/core/jcs';
 import { verifyInclusion } from '@omt/core/merkle';
 import * as z from 'zod/mini';
+import { CHAIN_ID_RE } from './event.js';
 import {
   checkReceipt,
   EVENT_HASH_RE,
   type OperatorReceipt,
   OperatorReceiptSchema,
   type ReceiptStatus,
-  VOTE_CHAIN_RE,
 } from './operator-receipt.js';
 import type { QuorumCertificate } from './quorum-certificate.js';
 import { type SignedCheckpoint, verifyCheckpoint } from './tlog-checkpoint.js';
@@ -129,7 +129,7 @@ export const EquivocationEvidenceSchema: z.ZodMiniType<EquivocationEvidence> = z
     v: z.literal(1),
     kind: z.literal('vote'),
     operator: operatorName(),
-    chain: z.string().check(z.regex(VOTE_CHAIN_RE)),
+    chain: z.string().check(z.regex(CHAIN_ID_RE)),
     height: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
     votes: z.tuple([voteClaim(), voteClaim()]),
   }),

@@ -10,6 +10,7 @@ import { isBytes } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
 import * as z from 'zod/mini';
+import { CHAIN_ID_RE } from './event.js';
 import type { CommittedEvent, Payout, VoteRequest } from './ports.js';
 
 /** An `appendMany` item after parsing: its event and payouts, or why `append` would refuse it. */
@@ -17,8 +18,6 @@ export type ParsedAppendItem =
   | { readonly event: CommittedEvent; readonly payouts: Payout[] }
   | { readonly error: { readonly code: string; readonly message: string } };
 
-/** Chain ids (docs/event-chains.md): `<kind>:<subject>`. */
-const CHAIN_RE = /^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9._:-]{1,128}$/;
 const HASH_RE = /^[0-9a-f]{64}$/;
 /** Machine ids (`omt.item/v1`) and event types (`registerManufacturer`). */
 const MACHINE_RE = /^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$/;
@@ -61,7 +60,7 @@ export const VOTE_LOG_LIMITS: Readonly<{ leaf: number; note: number }> = Object.
 const date = () => z.date().check(z.refine((d) => !Number.isNaN(d.getTime()), 'invalid date'));
 const height = () => z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 const hash = () => z.string().check(z.regex(HASH_RE, 'expected 64 lower-case hex characters'));
-const chainId = () => z.string().check(z.regex(CHAIN_RE, 'expected a chain id <kind>:<subject>'));
+const chainId = () => z.string().check(z.regex(CHAIN_ID_RE, 'expected a chain id <kind>:<subject>'));
 const text = (max: number) =>
   z.string().check(
     z.minLength(1),

@@ -24,12 +24,11 @@ import { parseInput } from '@omt/core/input';
 import { parseJson } from '@omt/core/jcs';
 import { hashLeaf, verifyInclusion } from '@omt/core/merkle';
 import * as z from 'zod/mini';
+import { CHAIN_ID_RE } from './event.js';
 import { type SignedCheckpoint, verifyCheckpoint } from './tlog-checkpoint.js';
 import { parseLogKey } from './tlog-cosignature.js';
 import { NOTE_MAX_BYTES, type NoteVerifier } from './tlog-note.js';
 
-/** Chain ids (docs/event-chains.md): `<kind>:<id>`. */
-export const VOTE_CHAIN_RE: RegExp = /^[a-z][a-z0-9-]{0,31}:[A-Za-z0-9._:-]{1,128}$/;
 /** Event hashes: 64 lower-case hex digits. */
 export const EVENT_HASH_RE: RegExp = /^[0-9a-f]{64}$/;
 
@@ -88,7 +87,7 @@ export function parseReceipt(input: unknown): OperatorReceipt {
 }
 
 function checkVote(chain: string, height: number, hash: string): void {
-  if (typeof chain !== 'string' || !VOTE_CHAIN_RE.test(chain))
+  if (typeof chain !== 'string' || !CHAIN_ID_RE.test(chain))
     throw new OmtError('ledger.vote.invalid', 'bad chain id');
   if (!Number.isSafeInteger(height) || height < 0)
     throw new OmtError('ledger.vote.invalid', 'height must be a safe integer ≥ 0');

@@ -20,13 +20,13 @@ import { OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
 import { parseJson } from '@omt/core/jcs';
 import * as z from 'zod/mini';
+import { CHAIN_ID_RE } from './event.js';
 import {
   checkReceipt,
   EVENT_HASH_RE,
   type OperatorReceipt,
   OperatorReceiptSchema,
   type ReceiptStatus,
-  VOTE_CHAIN_RE,
 } from './operator-receipt.js';
 import { parseLogKey } from './tlog-cosignature.js';
 import type { NoteVerifier } from './tlog-note.js';
@@ -62,7 +62,7 @@ export const QC_MAX_RECEIPTS = 256;
 
 /** zod schema of a {@link QuorumCertificate} (JSON). */
 export const QuorumCertificateSchema: z.ZodMiniType<QuorumCertificate> = z.strictObject({
-  chain: z.string().check(z.regex(VOTE_CHAIN_RE)),
+  chain: z.string().check(z.regex(CHAIN_ID_RE)),
   height: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
   event: z.string().check(z.regex(EVENT_HASH_RE)),
   receipts: z.array(OperatorReceiptSchema).check(z.minLength(1), z.maxLength(QC_MAX_RECEIPTS)),

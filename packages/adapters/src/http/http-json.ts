@@ -1,3 +1,4 @@
+import { concatBytes } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 
 /*
@@ -47,13 +48,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     }
     parts.push(value);
   }
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** Adds the `Allow` header to a 405 answer. */

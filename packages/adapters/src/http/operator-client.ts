@@ -1,3 +1,4 @@
+import { concatBytes } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import type {
   ChainView,
@@ -221,7 +222,7 @@ export class HttpOperatorClient implements OperatorApi {
         }
         parts.push(chunk as Uint8Array);
       }
-      bytes = concat(parts, size);
+      bytes = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
     } catch (e) {
       if (isOmtError(e)) throw e;
       if (deadline.aborted && !(signal?.aborted ?? false))
@@ -262,15 +263,4 @@ function answers<T>(results: unknown, expected: number, name: string): T[] {
   if (!Array.isArray(results) || results.length !== expected)
     throw new OmtError('ledger.operator.bad-answer', `operator ${name}: expected ${expected} answers`);
   return results as T[];
-}
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
 }

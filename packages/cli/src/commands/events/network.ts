@@ -17,7 +17,7 @@ import { InProcessTestPaymentAdapter } from '@omt/ledger/payment-test-adapter';
 import { newCosignerKey } from '@omt/ledger/tlog-cosignature';
 import { newNoteKey } from '@omt/ledger/tlog-note';
 import { parseCommandArgs, requireFlag } from '../../args.js';
-import { type CliContext, type CommandResult, printJson, UsageError } from '../../context.js';
+import { type CliContext, type CommandResult, printJson, runUntilSignal, UsageError } from '../../context.js';
 import { readTextFile, writeOutputFile } from '../../files.js';
 
 export const networkHelp: string = `omt network — a local operator network for event chains
@@ -258,14 +258,5 @@ export async function networkUp(
 }
 
 async function runNetworkUp(ctx: CliContext, argv: string[]): Promise<CommandResult> {
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await networkUp(ctx, argv, stop.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return runUntilSignal((signal) => networkUp(ctx, argv, signal));
 }

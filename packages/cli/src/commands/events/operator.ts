@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseOperatorConfig, startOperatorNode } from '@omt/adapters/http';
 import { parseCommandArgs, requireFlag } from '../../args.js';
-import { type CliContext, type CommandResult, UsageError } from '../../context.js';
+import { type CliContext, type CommandResult, runUntilSignal, UsageError } from '../../context.js';
 import { readTextFile } from '../../files.js';
 
 export const operatorHelp: string = `omt operator — run one event-chain operator
@@ -50,14 +50,5 @@ export async function runOperator(ctx: CliContext, argv: string[]): Promise<Comm
     return { exitCode: sub === undefined ? 2 : 0 };
   }
   if (sub !== 'start') throw new UsageError(`unknown operator command: ${sub} (try: omt operator --help)`);
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await operatorStart(ctx, rest, stop.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return runUntilSignal((signal) => operatorStart(ctx, rest, signal));
 }

@@ -1,6 +1,6 @@
 import { createPublishHandler, serveHandler } from '@omt/adapters/http';
 import { parseCommandArgs } from '../../args.js';
-import { type CliContext, type CommandResult, UsageError } from '../../context.js';
+import { type CliContext, type CommandResult, runUntilSignal, UsageError } from '../../context.js';
 import { openLedgerState, withState } from './ledger-state.js';
 
 export const serveHelp: string = `omt serve — the publishing API over HTTP on 127.0.0.1
@@ -74,14 +74,5 @@ export async function serveLedger(
 }
 
 export async function runServe(ctx: CliContext, argv: string[]): Promise<CommandResult> {
-  const stop = new AbortController();
-  const onSignal = (): void => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    return await serveLedger(ctx, argv, stop.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return runUntilSignal((signal) => serveLedger(ctx, argv, signal));
 }
