@@ -373,7 +373,12 @@ describe('properties', () => {
     fc.assert(
       // JSON round trip first: cbor-x encodes -0 as the integer 0, so keep -0 out of this comparison.
       fc.property(
-        fc.jsonValue({ maxDepth: 3 }).map((j) => JSON.parse(JSON.stringify(j)) as unknown),
+        fc
+          .jsonValue({ maxDepth: 3 })
+          .map((j) => JSON.parse(JSON.stringify(j)) as unknown)
+          // cbor-x renames a `__proto__` key on decode (its prototype-pollution guard): not a
+          // disagreement about CBOR, so keep such keys out of this comparison.
+          .filter((j) => !JSON.stringify(j).includes('"__proto__"')),
         (v) => {
           const ours = encodeCbor(v as CborValue);
           // cbor-x returns 8-byte-head integers as bigint; JSON numbers are numbers.
