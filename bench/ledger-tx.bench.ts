@@ -10,6 +10,7 @@
 import os from 'node:os';
 import { LockingScript, P2PKH, PrivateKey, SatoshisPerKilobyte, Spend, Transaction } from '@bsv/sdk';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { libsecp256k1 } from '@omt/adapters/secp256k1';
 import { fromHex, toHex } from '@omt/core/bytes';
 import { sha256 } from '@omt/core/hash';
 import { secp256k1NativeAvailable, signSecp256k1, signSecp256k1MessageAsync } from '@omt/core/suites';
@@ -66,6 +67,9 @@ function options(withPublicKey: boolean, key = secretKey): BuildOpReturnAsyncOpt
 }
 
 const ours = (withPublicKey = false): string => buildOpReturnTransaction(options(withPublicKey)).hex;
+// libsecp256k1 (tiny-secp256k1 WASM) as the engine: RFC 6979 too, so the peer's bytes.
+const oursLib = (withPublicKey = true, key = secretKey): string =>
+  buildOpReturnTransaction({ ...options(withPublicKey, key), engine: libsecp256k1 }).hex;
 const oursNative = async (): Promise<string> => (await buildOpReturnTransactionAsync(options(true))).hex;
 // A fresh key object per transaction, as a publisher spends each HD key once: the key import is
 // never cached (the SEC1 import then carries the known public key).
@@ -152,7 +156,9 @@ const sameTx =
   a === b &&
   ours(true) === a &&
   (await oursDeterministic()) === a &&
-  buildOpReturnTransaction(options(true)).hex === a;
+  buildOpReturnTransaction(options(true)).hex === a &&
+  oursLib() === a &&
+  oursLib(false) === a;
 const native = [await oursNative(), await oursNative(), await oursNativeColdKey()];
 const nativeVerified = native.every(peerValidates) && peerValidates(a) && native[0] !== native[1];
 // Best of two rounds each, interleaved: this 2-core machine is shared and noisy. Process CPU per
@@ -164,11 +170,15 @@ const r: Record<string, Rate | undefined> = {};
 const rounds: [string, () => unknown, number, number][] = [
   ['sync', () => ours(), 1, MS],
   ['syncPk', () => ours(true), 1, MS],
+  ['lib', () => oursLib(), 1, MS],
+  // A fresh key object each time and no public key given: derived by the engine per transaction.
+  ['libCold', () => oursLib(false, secretKey.slice()), 1, MS],
   ['native', oursNative, IN_FLIGHT, MS],
   ['nativeCold', oursNativeColdKey, IN_FLIGHT, MS],
   ['deterministic', oursDeterministic, IN_FLIGHT, MS],
   ['peer', peer, 1, MS],
   ['sign', () => signSecp256k1(secretKey, digest), 1, MS / 2],
+  ['libSign', () => libsecp256k1.sign(secretKey, digest), 1, MS / 2],
   ['nativeSign', () => signSecp256k1MessageAsync(secretKey, first, { publicKey }), IN_FLIGHT, MS / 2],
 ];
 for (let round = 0; round < 2; round++)
@@ -189,6 +199,7 @@ const common = {
   txBytes: a.length / 2,
   signaturesPerSecondAlone: Math.round(rate('sign').opsPerSecond),
   signaturesPerSecondAloneNoble: 'noble RFC 6979, 10-bit fixed-base table (after 64 signatures)',
+  libsecp256k1SignaturesPerSecond: Math.round(rate('libSign').opsPerSecond),
   nativeSignaturesPerSecond: Math.round(rate('nativeSign').opsPerSecond),
   nativeSignatureCpuMicros: Math.round(rate('nativeSign').cpuMicrosPerOp),
   nativeSignaturesPerSecondHow: `node:crypto threadpool, ${IN_FLIGHT} in flight`,
@@ -197,6 +208,30 @@ const common = {
   goal: '≥ 5000 tx/s and > peer',
 };
 const results: BenchResult[] = [
+  {
+    name: 'BSV OP_RETURN tx build+sign, libsecp256k1 engine (HD wallet path: public key supplied)',
+    ours: rate('lib').opsPerSecond,
+    peer: peerOps,
+    unit: 'tx/s',
+    ratio: rate('lib').opsPerSecond / peerOps,
+    extra: {
+      ...common,
+      ...cpu('lib'),
+      ours: '@omt/ledger buildOpReturnTransaction({ engine: libsecp256k1 }) from @omt/adapters/secp256k1 (tiny-secp256k1 WASM), RFC 6979: the peer’s bytes, one thread — what the publisher worker and the CLI use',
+    },
+  },
+  {
+    name: 'BSV OP_RETURN tx build+sign, libsecp256k1 engine, fresh key object, public key derived per tx',
+    ours: rate('libCold').opsPerSecond,
+    peer: peerOps,
+    unit: 'tx/s',
+    ratio: rate('libCold').opsPerSecond / peerOps,
+    extra: {
+      ...common,
+      ...cpu('libCold'),
+      ours: 'as above, with secretKey.slice() and no publicKey: one derivation per tx',
+    },
+  },
   {
     name: 'BSV OP_RETURN tx build+sign (1 P2PKH in, OP_RETURN + change)',
     ours: rate('sync').opsPerSecond,

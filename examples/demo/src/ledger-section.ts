@@ -2,6 +2,7 @@
 // by the publisher (signature, key registry, timestamp, one-time nonce), 1,000 records batched by a
 // worker into one OP_RETURN transaction kept by the offline chain client, one record's anchoring
 // proof checked, and a replayed intent refused by the SQL nonce store of $OMT_HOME.
+import { libsecp256k1 } from '@omt/adapters/secp256k1';
 import type { OmtDatabase } from '@omt/adapters/sql';
 import { SqlKeyRegistry, SqlNonceStore } from '@omt/adapters/sql';
 import { toHex } from '@omt/core/bytes';
@@ -103,7 +104,14 @@ export async function demoLedger(ctx: {
     },
   ]);
   const chain = new OfflineChainClient('bsv');
-  const worker = new PublishWorker({ queue, utxos, wallet, chain, maxRecords: RECORDS });
+  const worker = new PublishWorker({
+    queue,
+    utxos,
+    wallet,
+    chain,
+    maxRecords: RECORDS,
+    engine: libsecp256k1,
+  });
   const t2 = performance.now();
   const outcomes = await worker.drain();
   const txid = outcomes[0]?.txid ?? '';

@@ -13,7 +13,9 @@
  * nonces (core `signSecp256k1`): the same inputs give the same bytes. {@link buildTransactionAsync}
  * signs every input concurrently on the platform's ECDSA where there is one (node:crypto on
  * libuv's threadpool, random nonces: concurrent builds use every core); `deterministic: true`
- * gives it buildTransaction's bytes.
+ * gives it buildTransaction's bytes. A {@link Secp256k1Engine} (`engine`) replaces noble in the
+ * synchronous builder — e.g. `libsecp256k1` from `@omt/adapters/secp256k1` (WASM, ~3× faster) —
+ * and must give the same RFC 6979 bytes; what it returns is checked for shape and low-S.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -21,7 +23,7 @@ import { equalBytes, toHex } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
 import type { RandomSource } from '@omt/core/random';
-import { signSecp256k1, signSecp256k1MessageAsync } from '@omt/core/suites';
+import { encodeDerSignature, isLowS, signSecp256k1, signSecp256k1MessageAsync } from '@omt/core/suites';
 import { z } from 'zod';
 import { hash160 } from './address.js';
 import {
@@ -86,8 +88,10 @@ export interface BuildTransactionOptions {
   /** Default 1 on BSV, 2 on BTC. */
   version?: number;
   locktime?: number;
-  /** Hedged signing (RFC 6979 §3.6 extra entropy); default deterministic. */
+  /** Hedged signing (RFC 6979 §3.6 extra entropy); default deterministic. Excludes `engine`. */
   random?: RandomSource;
+  /** The synchronous signer (default noble); see {@link Secp256k1Engine}. Excludes `random`. */
+  engine?: Secp256k1Engine;
 }
 
 /** Options of {@link buildTransactionAsync}. */
@@ -97,6 +101,19 @@ export interface BuildTransactionAsyncOptions extends BuildTransactionOptions {
    * platform's ECDSA (node:crypto, random nonces) where there is one. Excludes `random`.
    */
   deterministic?: boolean;
+}
+
+/**
+ * A synchronous secp256k1 signer for transaction digests (a port: noble is the built-in default;
+ * `@omt/adapters/secp256k1` has libsecp256k1). `sign` must be ECDSA with RFC 6979 nonces
+ * returning the 64-byte low-S r‖s over the 32-byte digest as given (no further hashing), so a
+ * transaction's bytes do not depend on the engine.
+ */
+export interface Secp256k1Engine {
+  readonly name: string;
+  sign(secretKey: Uint8Array, digest: Uint8Array): Uint8Array;
+  /** The 33-byte compressed public key; throws for a secret that is not a scalar in [1, n−1]. */
+  publicKey?(secretKey: Uint8Array): Uint8Array;
 }
 
 /** A signed transaction and its accounting. */
@@ -166,6 +183,16 @@ const OptionsSchema = z.object({
   version: z.number().int().min(-0x80000000).max(0x7fffffff).optional(),
   locktime: uint32.optional(),
   random: z.custom<RandomSource>((v) => typeof v === 'function').optional(),
+  engine: z
+    .custom<Secp256k1Engine>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as Secp256k1Engine).sign === 'function' &&
+        typeof (v as Secp256k1Engine).name === 'string',
+      'engine must be a Secp256k1Engine',
+    )
+    .optional(),
 });
 
 function funds(needed: bigint, available: bigint): OmtError {
@@ -187,12 +214,19 @@ function pushTwo(a: Uint8Array, b: Uint8Array): Uint8Array {
 const derivedKeys = new WeakMap<Uint8Array, { bytes: Uint8Array; publicKey: Uint8Array; hash: Uint8Array }>();
 
 /** The compressed public key of a secret key and its hash160, derived once per key object. */
-function publicKeyOf(secretKey: Uint8Array, k: number): { publicKey: Uint8Array; hash: Uint8Array } {
+function publicKeyOf(
+  secretKey: Uint8Array,
+  k: number,
+  engine: Secp256k1Engine | undefined,
+): { publicKey: Uint8Array; hash: Uint8Array } {
   const hit = derivedKeys.get(secretKey);
   if (hit !== undefined && equalBytes(hit.bytes, secretKey)) return hit;
   let publicKey: Uint8Array;
   try {
-    publicKey = secp256k1.getPublicKey(secretKey, true);
+    publicKey =
+      engine?.publicKey === undefined ? secp256k1.getPublicKey(secretKey, true) : engine.publicKey(secretKey);
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 33)
+      throw new Error(`the engine returned no 33-byte public key`);
   } catch (e) {
     throw new OmtError('ledger.key.invalid', `input ${k}: secret key is not a valid secp256k1 scalar`, {
       cause: e,
@@ -215,10 +249,16 @@ interface Plan {
   readonly fee: bigint;
   readonly change: BuiltTransaction['change'];
   readonly random: RandomSource | undefined;
+  readonly engine: Secp256k1Engine | undefined;
 }
 
 function planTransaction(options: BuildTransactionOptions): Plan {
   const o = parseInput(OptionsSchema, options, 'core.input.invalid', 'transaction options');
+  if (o.engine !== undefined && o.random !== undefined)
+    throw new OmtError(
+      'core.input.invalid',
+      "engine and random exclude each other (hedged signing is noble's)",
+    );
   const net = getNetwork(o.network);
   const chain = net.chain;
   const feeRate = o.feeRate ?? DEFAULT_FEE_RATE[chain];
@@ -237,7 +277,7 @@ function planTransaction(options: BuildTransactionOptions): Plan {
     if (u.publicKey !== undefined) {
       pk = u.publicKey;
       h = hash160(pk);
-    } else ({ publicKey: pk, hash: h } = publicKeyOf(u.secretKey, k));
+    } else ({ publicKey: pk, hash: h } = publicKeyOf(u.secretKey, k, o.engine));
     if (!equalBytes(h, c.hash))
       throw new OmtError('ledger.key.mismatch', `input ${k}: key does not match the locking script`);
     kinds.push(c.type);
@@ -326,6 +366,7 @@ function planTransaction(options: BuildTransactionOptions): Plan {
     fee,
     change,
     random: o.random,
+    engine: o.engine,
   };
 }
 
@@ -393,15 +434,47 @@ function finishTransaction(plan: Plan): BuiltTransaction {
 export function buildTransaction(options: BuildTransactionOptions): BuiltTransaction {
   const plan = planTransaction(options);
   const signOpts = plan.random === undefined ? undefined : { random: plan.random };
+  const engine = plan.engine;
   for (let k = 0; k < plan.utxos.length; k++) {
     const digest = dsha256(preimageOf(plan, k));
+    const secretKey = (plan.utxos[k] as Plan['utxos'][number]).secretKey;
     attachSignature(
       plan,
       k,
-      signSecp256k1((plan.utxos[k] as Plan['utxos'][number]).secretKey, digest, signOpts),
+      engine === undefined
+        ? signSecp256k1(secretKey, digest, signOpts)
+        : signWithEngine(engine, secretKey, digest, k),
     );
   }
   return finishTransaction(plan);
+}
+
+/** `engine.sign`, its result checked for shape (64 bytes, 0 < r, 0 < s ≤ n/2), as strict DER. */
+function signWithEngine(
+  engine: Secp256k1Engine,
+  secretKey: Uint8Array,
+  digest: Uint8Array,
+  k: number,
+): Uint8Array {
+  let rs: Uint8Array;
+  try {
+    rs = engine.sign(secretKey, digest);
+  } catch (e) {
+    throw new OmtError('ledger.key.invalid', `input ${k}: ${engine.name} could not sign with this key`, {
+      cause: e,
+    });
+  }
+  if (
+    !(rs instanceof Uint8Array) ||
+    rs.length !== 64 ||
+    !isLowS(rs) ||
+    rs.subarray(0, 32).every((b) => b === 0)
+  )
+    throw new OmtError(
+      'ledger.tx.signature',
+      `input ${k}: ${engine.name} returned no low-S 64-byte r‖s signature`,
+    );
+  return encodeDerSignature(rs);
 }
 
 const DeterministicSchema = z.boolean().optional();

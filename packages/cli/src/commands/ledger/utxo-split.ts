@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { libsecp256k1 } from '@omt/adapters/secp256k1';
 import { OmtError } from '@omt/core/errors';
 import { DEFAULT_FEE_RATE, estimateTransactionSize, feeForSize, type InputKind } from '@omt/ledger/fee';
 import type { WalletKey } from '@omt/ledger/hd-wallet';
@@ -79,6 +80,7 @@ export async function splitUtxo(
       outputs: keys.slice(0, -1).map((k) => ({ script: k.script, satoshis: each })),
       change: { script: change.script },
       feeRate,
+      engine: libsecp256k1,
     });
     if (built.change === undefined)
       throw new OmtError('ledger.tx.dust', 'the outputs of this split would be dust; split into fewer');

@@ -1,3 +1,4 @@
+import { libsecp256k1 } from '@omt/adapters/secp256k1';
 import { isOmtError } from '@omt/core/errors';
 import { type BatchOutcome, PublishWorker } from '@omt/ledger/publisher-worker';
 import { parseCommandArgs } from '../../args.js';
@@ -61,6 +62,7 @@ export async function runWorker(ctx: CliContext, argv: string[]): Promise<Comman
       utxos: s.utxos,
       wallet: s.wallet,
       chain,
+      engine: libsecp256k1,
       ...(maxRecords === undefined ? {} : { maxRecords }),
       ...(maxDelayMs === undefined ? {} : { maxDelayMs }),
       ...(feeRate === undefined ? {} : { feeRate }),
