@@ -56,7 +56,9 @@ export function decodeBump(raw: Uint8Array | string): Bump {
     const path: BumpLeaf[][] = [];
     for (let level = 0; level < treeHeight; level++) {
       const n = r.compactSize('leaf count');
-      if (n === 0 || n > r.remaining / 2) throw bad(`level ${level}: impossible leaf count ${n}`);
+      // Level 0 holds the txids; a compound BUMP may leave a higher level empty (all computable).
+      if ((n === 0 && level === 0) || n > r.remaining / 2)
+        throw bad(`level ${level}: impossible leaf count ${n}`);
       const leaves: BumpLeaf[] = [];
       let last = -1;
       for (let k = 0; k < n; k++) {
@@ -109,8 +111,9 @@ export function encodeBump(bump: Bump): Uint8Array {
 /**
  * The Merkle root a BUMP gives for `txid` (display hex), in wire byte order, or throws
  * `ledger.anchor.bump-malformed` (path incomplete) / `ledger.anchor.bump-txid-missing`.
- * Siblings must be given at every level (the single-path form every processor emits); a
- * compound BUMP whose upper siblings must be computed from lower levels is not supported.
+ * Single-path and compound BUMPs alike: a sibling a level does not give is computed from the
+ * two nodes below it when those are known (given or themselves computed) — the trimmed form
+ * `@bsv/sdk` and BEEF producers emit. Work is linear in the number of leaves given.
  * @example
  * ```ts
  * equalBytes(bumpRoot(bump, txid), headerMerkleRoot(header)); // true when mined in that block
@@ -123,19 +126,46 @@ export function bumpRoot(bump: Bump, txid: string): Uint8Array {
   const mine = level0?.find((l) => l.hash !== undefined && equalBytes(l.hash, target));
   if (mine === undefined || mine.txid !== true)
     throw new OmtError('ledger.anchor.bump-txid-missing', 'BUMP: the transaction is not flagged in the path');
+  // known[level]: offset → hash, or DUPLICATE (the node equals its left partner).
+  const known = knownNodes(bump);
   let offset = mine.offset;
   let working = target;
   for (let level = 0; level < bump.path.length; level++) {
-    const leaves = bump.path[level] as readonly BumpLeaf[];
-    const sibling = leaves.find((l) => l.offset === (offset ^ 1));
+    const sibling = known[level]?.get(offset ^ 1);
     if (sibling === undefined) throw bad(`level ${level}: no sibling for offset ${offset}`);
-    const other = sibling.duplicate === true ? working : (sibling.hash as Uint8Array);
+    const other = sibling === DUPLICATE ? working : sibling;
     // Bitcoin Core `ComputeMerkleRoot`: a duplicated last node is hashed with itself.
     working = offset % 2 === 0 ? dsha256(concat(working, other)) : dsha256(concat(other, working));
     offset = Math.floor(offset / 2);
   }
   if (offset !== 0) throw bad('path does not reach the root');
   return working;
+}
+
+const DUPLICATE = 'duplicate';
+
+/**
+ * Every node a BUMP gives or implies, level by level, bottom-up: a level's given leaves, plus
+ * each parent whose two children are known one level below (a right child flagged duplicate
+ * equals the left one). Each level holds at most its given leaves plus half the level below.
+ */
+function knownNodes(bump: Bump): Map<number, Uint8Array | typeof DUPLICATE>[] {
+  const out: Map<number, Uint8Array | typeof DUPLICATE>[] = [];
+  let below: Map<number, Uint8Array | typeof DUPLICATE> | undefined;
+  for (const leaves of bump.path) {
+    const here = new Map<number, Uint8Array | typeof DUPLICATE>();
+    for (const l of leaves) here.set(l.offset, l.duplicate === true ? DUPLICATE : (l.hash as Uint8Array));
+    if (below !== undefined)
+      for (const [off, left] of below) {
+        if (off % 2 !== 0 || left === DUPLICATE || here.has(off / 2)) continue;
+        const right = below.get(off + 1);
+        if (right === undefined) continue;
+        here.set(off / 2, dsha256(concat(left, right === DUPLICATE ? left : right)));
+      }
+    out.push(here);
+    below = here;
+  }
+  return out;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
