@@ -53,6 +53,14 @@ export interface SubmitOptions {
   readonly operators: readonly OperatorApi[];
   /** Give up on operators that have not answered after this long (default 5,000 ms per phase). */
   readonly deadlineMs?: number;
+  /**
+   * When each phase ends: `'quorum'` (default) as soon as every event has M verified receipts
+   * (votes) or M stored answers (commits) — the slower operators' answers are not awaited (they
+   * are reported with code `ledger.operator.not-awaited`; their requests still run, and an
+   * operator that missed a commit catches up from its peers); `'all'` when every operator has
+   * answered or the deadline passed — for a short-lived process that exits right after.
+   */
+  readonly settle?: 'quorum' | 'all';
 }
 
 /**
@@ -81,31 +89,30 @@ export async function submitEvents(
   const hashes = parsed.map((e) => eventHash(e));
   const deadline = options.deadlineMs ?? 5_000;
 
-  // Phase 1: votes.
-  const answers = await Promise.all(
-    options.operators.map(async (op) => {
-      try {
-        return { op, answers: await withDeadline(deadline, (signal) => op.submit(parsed, signal)) };
-      } catch (e) {
-        return { op, error: e };
-      }
-    }),
-  );
+  const settleAll = options.settle === 'all';
+  if (options.settle !== undefined && options.settle !== 'quorum' && !settleAll)
+    throw new OmtError('ledger.event.invalid', "settle is 'quorum' or 'all'");
+
+  // Phase 1: votes. Each operator's answers are checked as they arrive.
   const receipts: OperatorReceipt[][] = parsed.map(() => []);
   const votes: OperatorOutcome[][] = parsed.map(() => []);
-  await Promise.all(
-    answers.map(async (a) => {
-      const known = byName.get(a.op.name)!;
-      if ('error' in a) {
-        for (const v of votes) v.push(failure(a.op.name, a.error));
+  const voteDone = await untilQuorum(
+    options.operators,
+    async (op) => {
+      const known = byName.get(op.name)!;
+      let answers: VoteAnswer[];
+      try {
+        answers = await withDeadline(deadline, (signal) => op.submit(parsed, signal));
+      } catch (error) {
+        for (const v of votes) v.push(failure(op.name, error));
         return;
       }
       await Promise.all(
         parsed.map(async (e, i) => {
-          const answer = a.answers[i] as VoteAnswer | undefined;
+          const answer = answers[i] as VoteAnswer | undefined;
           if (answer === undefined || typeof answer !== 'object') {
             votes[i]!.push({
-              operator: a.op.name,
+              operator: op.name,
               ok: false,
               code: 'ledger.operator.bad-answer',
               message: 'no answer',
@@ -113,7 +120,7 @@ export async function submitEvents(
             return;
           }
           if (!answer.ok) {
-            votes[i]!.push({ operator: a.op.name, ok: false, code: answer.code, message: answer.message });
+            votes[i]!.push({ operator: op.name, ok: false, code: answer.code, message: answer.message });
             return;
           }
           try {
@@ -123,9 +130,9 @@ export async function submitEvents(
               { chain: e.chain, height: e.height, hash: hashes[i]! },
               known,
             );
-            if (statuses.length > 0 || receipt.operator !== a.op.name) {
+            if (statuses.length > 0 || receipt.operator !== op.name) {
               votes[i]!.push({
-                operator: a.op.name,
+                operator: op.name,
                 ok: false,
                 code: statuses[0]?.code ?? 'ledger.receipt.invalid',
                 message: statuses.map((s) => s.message).join('; ') || 'receipt names another operator',
@@ -133,20 +140,26 @@ export async function submitEvents(
               return;
             }
             receipts[i]!.push(receipt);
-            votes[i]!.push({ operator: a.op.name, ok: true });
+            votes[i]!.push({ operator: op.name, ok: true });
           } catch (err) {
-            votes[i]!.push(failure(a.op.name, err));
+            votes[i]!.push(failure(op.name, err));
           }
         }),
       );
-    }),
+    },
+    (finished) =>
+      !settleAll &&
+      receipts.every((r) => dedupe(r.filter((x) => finished.has(x.operator))).length >= network.quorum),
   );
+  // Snapshots of the operators that finished: answers still on their way change nothing here.
+  const voteOutcomes = votes.map((v) => notAwaited(v, options.operators, voteDone));
+  const quorumReceipts = receipts.map((r) => r.filter((x) => voteDone.has(x.operator)));
 
   // Phase 2: commit what reached a quorum.
   const outcomes: (SubmitOutcome | undefined)[] = parsed.map(() => undefined);
   const toCommit: { i: number; qc: QuorumCertificate }[] = [];
   parsed.forEach((e, i) => {
-    const distinct = dedupe(receipts[i]!);
+    const distinct = dedupe(quorumReceipts[i]!);
     if (distinct.length >= network.quorum) {
       // Exactly M receipts (in operator order): more prove nothing more, and every byte of a
       // certificate is sent to and stored by every operator.
@@ -154,24 +167,44 @@ export async function submitEvents(
       toCommit.push({ i, qc: { chain: e.chain, height: e.height, event: hashes[i]!, receipts: chosen } });
       return;
     }
-    outcomes[i] = refusal(e, hashes[i]!, votes[i]!, network.quorum);
+    outcomes[i] = refusal(e, hashes[i]!, voteOutcomes[i]!, network.quorum);
   });
   if (toCommit.length > 0) {
     const entries = toCommit.map(({ i, qc }) => ({ event: parsed[i], qc }));
-    const commits = await Promise.all(
-      options.operators.map(async (op) => {
+    const answered = new Map<string, CommitAnswer[] | { error: unknown }>();
+    const commitDone = await untilQuorum(
+      options.operators,
+      async (op) => {
         try {
-          return { op, answers: await withDeadline(deadline, (signal) => op.commit(entries, signal)) };
-        } catch (e) {
-          return { op, error: e };
+          const a = await withDeadline(deadline, (signal) => op.commit(entries, signal));
+          answered.set(op.name, a);
+        } catch (error) {
+          answered.set(op.name, { error });
         }
-      }),
+      },
+      // Counted over the operators that finished (the same set the outcomes report).
+      (finished) =>
+        !settleAll &&
+        toCommit.every((_, k) => {
+          let n = 0;
+          for (const name of finished) {
+            const a = answered.get(name);
+            if (Array.isArray(a) && a[k]?.ok === true) n++;
+          }
+          return n >= network.quorum;
+        }),
     );
+    const commits = options.operators.map((op) => ({
+      op,
+      done: commitDone.has(op.name),
+      result: answered.get(op.name),
+    }));
     toCommit.forEach(({ i, qc }, k) => {
       const e = parsed[i]!;
       const outcomesOf: OperatorOutcome[] = commits.map((c) => {
-        if ('error' in c) return failure(c.op.name, c.error);
-        const answer = c.answers[k] as CommitAnswer | undefined;
+        if (!c.done || c.result === undefined) return notAwaitedOutcome(c.op.name);
+        if ('error' in c.result) return failure(c.op.name, c.result.error);
+        const answer = c.result[k] as CommitAnswer | undefined;
         if (answer === undefined)
           return { operator: c.op.name, ok: false, code: 'ledger.operator.bad-answer' };
         return answer.ok
@@ -187,7 +220,7 @@ export async function submitEvents(
               chain: e.chain,
               height: e.height,
               qc,
-              votes: votes[i]!,
+              votes: voteOutcomes[i]!,
               commits: outcomesOf,
             }
           : {
@@ -197,13 +230,58 @@ export async function submitEvents(
               height: e.height,
               code: 'ledger.commit.incomplete',
               message: `final, but only ${stored} of ${network.operators.length} operators stored it (need ${network.quorum}): commit again`,
-              votes: votes[i]!,
+              votes: voteOutcomes[i]!,
               commits: outcomesOf,
               qc,
             };
     });
   }
   return outcomes as SubmitOutcome[];
+}
+
+/**
+ * Runs `work` for every operator at once and resolves with the names of those that finished:
+ * when all have, or as soon as `enough()` holds after one finishes.
+ */
+async function untilQuorum(
+  operators: readonly OperatorApi[],
+  work: (op: OperatorApi) => Promise<void>,
+  enough: (finished: ReadonlySet<string>) => boolean,
+): Promise<Set<string>> {
+  const finished = new Set<string>();
+  if (operators.length === 0) return finished;
+  return new Promise<Set<string>>((resolve) => {
+    let left = operators.length;
+    for (const op of operators) {
+      work(op)
+        .catch(() => undefined)
+        .then(() => {
+          finished.add(op.name);
+          left--;
+          if (left === 0 || enough(finished)) resolve(new Set(finished));
+        });
+    }
+  });
+}
+
+function notAwaitedOutcome(operator: string): OperatorOutcome {
+  return {
+    operator,
+    ok: false,
+    code: 'ledger.operator.not-awaited',
+    message: 'the quorum was complete before this operator answered',
+  };
+}
+
+/** One event's vote outcomes of the operators that finished, plus `not-awaited` for the others. */
+function notAwaited(
+  outcomes: readonly OperatorOutcome[],
+  operators: readonly OperatorApi[],
+  done: ReadonlySet<string>,
+): OperatorOutcome[] {
+  const out = outcomes.filter((o) => done.has(o.operator));
+  for (const op of operators) if (!done.has(op.name)) out.push(notAwaitedOutcome(op.name));
+  return out;
 }
 
 /** One receipt per operator (the first valid one). */

@@ -56,6 +56,8 @@ export interface ItemScenarioOptions {
   /** Stop after this many events (1–7; default all 7). */
   readonly steps?: number;
   readonly deadlineMs?: number;
+  /** Passed to `submitEvents` (default `'quorum'`). */
+  readonly settle?: 'quorum' | 'all';
 }
 
 /**
@@ -109,6 +111,7 @@ export async function runItemScenario(o: ItemScenarioOptions): Promise<ItemScena
         network: o.network,
         operators: o.operators,
         ...(o.deadlineMs === undefined ? {} : { deadlineMs: o.deadlineMs }),
+        ...(o.settle === undefined ? {} : { settle: o.settle }),
       },
       [event],
     )) as [SubmitOutcome];

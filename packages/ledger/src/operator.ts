@@ -84,6 +84,36 @@ interface Committing {
   readonly event: ChainEvent;
   readonly hash: string;
   readonly qc: QuorumCertificate;
+  /** Its RFC 8785 form: what is stored, and the key of the verified-QC cache. */
+  readonly qcText: string;
+}
+
+/** A submitted event that parsed: its position in the request, the event and its hash. */
+interface Parsed {
+  readonly i: number;
+  readonly event: ChainEvent;
+  readonly hash: string;
+}
+
+/** A vote recorded for a parsed event. */
+interface Voted {
+  readonly p: Parsed;
+  readonly outcome: VoteOutcome;
+}
+
+/** One submit request waiting for its group's serial turn. */
+interface VoteRequestGroup {
+  readonly parsed: readonly Parsed[];
+  readonly answers: VoteAnswer[];
+  resolve(voted: Voted[]): void;
+  reject(error: unknown): void;
+}
+
+/** One commit request waiting for its group's serial turn. */
+interface CommitRequestGroup {
+  readonly parsed: readonly Committing[];
+  resolve(answers: CommitAnswer[]): void;
+  reject(error: unknown): void;
 }
 
 interface Pending {
@@ -117,6 +147,8 @@ export class EventOperator implements OperatorApi {
   readonly #verifiedQcs = new Set<string>();
   readonly #witness: Witness | undefined;
   #pending: Pending[] = [];
+  #voteQueue: VoteRequestGroup[] = [];
+  #commitQueue: CommitRequestGroup[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #checkpoint: { size: number; note: string };
@@ -190,7 +222,7 @@ export class EventOperator implements OperatorApi {
     if (!Array.isArray(events) || events.length > MAX_BATCH)
       throw new OmtError('ledger.operator.invalid', `submit takes at most ${MAX_BATCH} events`);
     const answers: VoteAnswer[] = new Array(events.length);
-    const parsed: { i: number; event: ChainEvent; hash: string }[] = [];
+    const parsed: Parsed[] = [];
     events.forEach((input, i) => {
       try {
         const event = parseEvent(input);
@@ -199,28 +231,7 @@ export class EventOperator implements OperatorApi {
         answers[i] = refused(undefined, e);
       }
     });
-    const voted = await this.#serially(async () => {
-      const refusals = await Promise.all(
-        parsed.map((p) => this.#validateForVote(p.event, p.hash).catch((e) => refused(p.hash, e))),
-      );
-      const toVote = parsed.filter((p, k) => {
-        const r = refusals[k];
-        if (r !== undefined) answers[p.i] = r;
-        return r === undefined;
-      });
-      if (toVote.length === 0) return [];
-      const at = this.#now();
-      const outcomes = await this.#o.votes.voteMany(
-        toVote.map((p) => ({
-          chain: p.event.chain,
-          height: p.event.height,
-          hash: p.hash,
-          leaf: voteLeaf(p.event.chain, p.event.height, p.hash),
-          at,
-        })),
-      );
-      return toVote.map((p, k) => ({ p, outcome: outcomes[k] as VoteOutcome }));
-    }).catch((e) => {
+    const voted = await this.#voteGrouped(parsed, answers).catch((e) => {
       for (const p of parsed) answers[p.i] ??= refused(p.hash, e);
       return [];
     });
@@ -245,6 +256,53 @@ export class EventOperator implements OperatorApi {
       }),
     );
     return answers;
+  }
+
+  /**
+   * Group commit of votes: requests that arrive while the serial section is busy are validated
+   * and voted together, in arrival order, in one serial turn and one `voteMany` (per 1,000
+   * events) — so many small concurrent requests cost what one batch costs. Outcomes are those of
+   * handling the requests one after another (`voteMany` records in order).
+   */
+  #voteGrouped(parsed: readonly Parsed[], answers: VoteAnswer[]): Promise<Voted[]> {
+    return new Promise<Voted[]>((resolve, reject) => {
+      this.#voteQueue.push({ parsed, answers, resolve, reject });
+      if (this.#voteQueue.length === 1) this.#serially(() => this.#drainVotes()).catch(() => undefined);
+    });
+  }
+
+  async #drainVotes(): Promise<void> {
+    const group = this.#voteQueue;
+    this.#voteQueue = [];
+    try {
+      const all = group.flatMap((g) => g.parsed.map((p) => ({ g, p })));
+      const refusals = await Promise.all(
+        all.map(({ p }) => this.#validateForVote(p.event, p.hash).catch((e) => refused(p.hash, e))),
+      );
+      const toVote = all.filter((x, k) => {
+        const r = refusals[k];
+        if (r !== undefined) x.g.answers[x.p.i] = r;
+        return r === undefined;
+      });
+      const results = new Map(group.map((g) => [g, [] as Voted[]]));
+      const at = this.#now();
+      for (let from = 0; from < toVote.length; from += MAX_BATCH) {
+        const chunk = toVote.slice(from, from + MAX_BATCH);
+        const outcomes = await this.#o.votes.voteMany(
+          chunk.map(({ p }) => ({
+            chain: p.event.chain,
+            height: p.event.height,
+            hash: p.hash,
+            leaf: voteLeaf(p.event.chain, p.event.height, p.hash),
+            at,
+          })),
+        );
+        chunk.forEach((x, k) => results.get(x.g)?.push({ p: x.p, outcome: outcomes[k] as VoteOutcome }));
+      }
+      for (const g of group) g.resolve(results.get(g) ?? []);
+    } catch (e) {
+      for (const g of group) g.reject(e);
+    }
   }
 
   /** Undefined when the operator may vote for the event; else the refusal. */
@@ -372,16 +430,17 @@ export class EventOperator implements OperatorApi {
           const event = parseEvent(entry.event);
           hash = eventHash(event);
           const qc = parseQuorumCertificate(entry.qc);
-          const bad = await this.#checkQc(event, hash, qc);
+          const qcText = canonicalize(qc);
+          const bad = await this.#checkQc(event, hash, qc, qcText);
           if (bad !== undefined) answers[i] = bad;
-          else parsed.push({ i, event, hash, qc });
+          else parsed.push({ i, event, hash, qc, qcText });
         } catch (e) {
           answers[i] = refused(hash, e) as CommitAnswer;
         }
       }),
     );
     try {
-      const stored = await this.#serially(() => this.#storeBatch(parsed, true));
+      const stored = parsed.length === 0 ? [] : await this.#commitGrouped(parsed);
       stored.forEach((a, k) => {
         answers[(parsed[k] as Committing).i] = a;
       });
@@ -391,8 +450,43 @@ export class EventOperator implements OperatorApi {
     return answers;
   }
 
+  /**
+   * Group commit of commits, as {@link EventOperator.submit} groups votes: requests waiting for the
+   * serial section are stored together by one `#storeBatch` (one `appendMany` per 1,000 events).
+   * Each request's answers are those of its own entries.
+   */
+  #commitGrouped(parsed: readonly Committing[]): Promise<CommitAnswer[]> {
+    return new Promise<CommitAnswer[]>((resolve, reject) => {
+      this.#commitQueue.push({ parsed, resolve, reject });
+      if (this.#commitQueue.length === 1) this.#serially(() => this.#drainCommits()).catch(() => undefined);
+    });
+  }
+
+  async #drainCommits(): Promise<void> {
+    const group = this.#commitQueue;
+    this.#commitQueue = [];
+    try {
+      const all = group.flatMap((g) => g.parsed);
+      const answers: CommitAnswer[] = [];
+      for (let from = 0; from < all.length; from += MAX_BATCH)
+        answers.push(...(await this.#storeBatch(all.slice(from, from + MAX_BATCH), true)));
+      let k = 0;
+      for (const g of group) {
+        g.resolve(answers.slice(k, k + g.parsed.length));
+        k += g.parsed.length;
+      }
+    } catch (e) {
+      for (const g of group) g.reject(e);
+    }
+  }
+
   /** Undefined when the QC is for this event and verifies; else the refusal. */
-  async #checkQc(event: ChainEvent, hash: string, qc: QuorumCertificate): Promise<CommitAnswer | undefined> {
+  async #checkQc(
+    event: ChainEvent,
+    hash: string,
+    qc: QuorumCertificate,
+    qcKey: string,
+  ): Promise<CommitAnswer | undefined> {
     if (qc.event !== hash || qc.chain !== event.chain || qc.height !== event.height)
       return {
         ok: false,
@@ -400,7 +494,6 @@ export class EventOperator implements OperatorApi {
         code: 'ledger.qc.mismatch',
         message: 'the quorum certificate is for another event',
       };
-    const qcKey = canonicalize(qc);
     if (this.#verifiedQcs.has(qcKey)) return undefined;
     const v = await verifyQuorumCertificate(qc, this.#o.network);
     if (!v.ok)
@@ -435,9 +528,25 @@ export class EventOperator implements OperatorApi {
     const meta: { k: number; p: Committing; state: ChainState; effect: ReturnType<typeof paymentEffect> }[] =
       [];
     const now = this.#now();
+    /** `${chain}\n${height}` → the position in `meta` of the item this batch appends there. */
+    const queued = new Map<string, number>();
+    /** Repeats of a queued event (the same event committed by two requests): answered as it is. */
+    const repeats: { k: number; of: number }[] = [];
     for (const { p, k } of order) {
       const { event, hash } = p;
       try {
+        const at = queued.get(`${event.chain}\n${event.height}`);
+        if (at !== undefined) {
+          if ((meta[at] as (typeof meta)[number]).p.hash === hash) repeats.push({ k, of: at });
+          else
+            answers[k] = {
+              ok: false,
+              hash,
+              code: 'ledger.event.conflict',
+              message: `height ${event.height} of ${event.chain} is being committed with another event`,
+            };
+          continue;
+        }
         let state = after.has(event.chain) ? after.get(event.chain) : await this.#state(event.chain);
         let head = state?.height ?? -1;
         if (event.height <= head) {
@@ -498,12 +607,13 @@ export class EventOperator implements OperatorApi {
             machine: event.machine,
             type: event.type,
             event: canonicalize(event),
-            qc: canonicalize(p.qc),
+            qc: p.qcText,
             state: canonicalize(next),
             committedAt: now,
           },
           payouts: eventPayouts(machine, state, applied),
         });
+        queued.set(`${event.chain}\n${event.height}`, meta.length);
         meta.push({ k, p, state: next, effect: paymentEffect(machine, state, applied) });
         after.set(event.chain, next);
       } catch (e) {
@@ -538,6 +648,10 @@ export class EventOperator implements OperatorApi {
         this.#states.delete(p.event.chain);
       }
     });
+    for (const { k, of } of repeats) {
+      const first = answers[(meta[of] as (typeof meta)[number]).k] as CommitAnswer;
+      answers[k] = first.ok ? { ok: true, hash: first.hash, status: 'exists' } : first;
+    }
     return answers;
   }
 
@@ -560,8 +674,9 @@ export class EventOperator implements OperatorApi {
           if (event.height > height) break;
           const hash = eventHash(event);
           const qc = parseQuorumCertificate(entry.qc);
-          if ((await this.#checkQc(event, hash, qc)) !== undefined) break;
-          batch.push({ i, event, hash, qc });
+          const qcText = canonicalize(qc);
+          if ((await this.#checkQc(event, hash, qc, qcText)) !== undefined) break;
+          batch.push({ i, event, hash, qc, qcText });
         }
         await this.#storeBatch(batch, false);
       } catch (e) {

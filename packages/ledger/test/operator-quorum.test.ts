@@ -152,6 +152,7 @@ async function scenario(net: Net, operators: readonly OperatorApi[] = net.ops, s
     payments: net.payments,
     pay: async (id) => net.payments.markPaid(id),
     alg: 'Ed25519',
+    settle: 'all',
     ...(steps === undefined ? {} : { steps }),
   });
 }
@@ -489,5 +490,140 @@ describe('3-of-5 operators, in process', () => {
     await expect(
       net.ops[1]!.addAnchor({ checkpoint: await net.ops[1]!.checkpoint(), proof: proofs[0]! }),
     ).rejects.toMatchObject({ code: 'ledger.anchor.record-mismatch' });
+  });
+
+  it('groups concurrent requests: many single-event submits and commits share a voteMany / appendMany, with each answer its own', async () => {
+    const voteCalls: number[] = [];
+    const appendCalls: number[] = [];
+    /** A MemoryVoteLog / MemoryEventStore that counts batch calls (the stores are real). */
+    const countingVotes = (): MemoryVoteLog => {
+      const log = new MemoryVoteLog();
+      const voteMany = log.voteMany.bind(log);
+      log.voteMany = async (r) => {
+        voteCalls.push(r.length);
+        return voteMany(r);
+      };
+      return log;
+    };
+    const net = await network(5, 3, {
+      stores: () => {
+        const store = new MemoryEventStore();
+        const appendMany = store.appendMany.bind(store);
+        store.appendMany = async (items) => {
+          appendCalls.push(items.length);
+          return appendMany(items);
+        };
+        return store;
+      },
+    });
+    // Re-open op1 over a counting vote log (the other four keep theirs).
+    const op1 = net.ops[0] as EventOperator;
+    const signer = net.signers[0] as NoteSigner;
+    await op1.close();
+    const counted = await EventOperator.open({
+      logSigner: signer,
+      network: net.network,
+      machines,
+      events: new MemoryEventStore(),
+      votes: countingVotes(),
+      batchDelayMs: 2,
+    });
+    net.ops[0] = counted;
+    const regs = await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const maker = await authority();
+        return signEvent(
+          {
+            v: 1,
+            chain: `item:group-${i}-${Math.random().toString(36).slice(2)}`,
+            machine: 'omt.item/v1',
+            height: 0,
+            prev: null,
+            type: 'registerManufacturer',
+            payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: `M${i}` },
+            time: new Date().toISOString(),
+          },
+          [net.registrar],
+        );
+      }),
+    );
+    appendCalls.length = 0;
+    const answers = await Promise.all(regs.map((e) => counted.submit([e])));
+    expect(answers.every((a) => a[0]?.ok === true)).toBe(true);
+    // Each request got the receipt of its own event.
+    answers.forEach((a, i) => expect(a[0]?.hash).toBe(eventHash(regs[i] as ChainEvent)));
+    expect(voteCalls.reduce((x, y) => x + y, 0)).toBe(24);
+    expect(voteCalls.length).toBeLessThan(24);
+    // Commit them through the network, each event twice at once (a client retrying): every
+    // request is answered ok, and each event is stored once (appended, then exists).
+    const outcomes = await Promise.all(
+      [...regs, ...regs].map((e) => submitEvents({ network: net.network, operators: net.ops }, [e])),
+    );
+    expect(outcomes.every(([o]) => o?.ok === true)).toBe(true);
+    for (const e of regs) {
+      const stored = await net.stores[1]?.get(e.chain, 0);
+      expect(stored?.hash).toBe(eventHash(e));
+    }
+    expect(appendCalls.length).toBeLessThan(48 * 4);
+    await counted.close();
+  });
+
+  it("settle 'quorum' (the default) answers once M operators stored, without waiting for slow ones, who still store", async () => {
+    const net = await network();
+    const ops: OperatorApi[] = [
+      net.ops[0]!,
+      net.ops[1]!,
+      net.ops[2]!,
+      slow(net.ops[3]!, 400),
+      slow(net.ops[4]!, 400),
+    ];
+    const maker = await authority();
+    const e = await signEvent(
+      {
+        v: 1,
+        chain: `item:settle-${Math.random().toString(36).slice(2)}`,
+        machine: 'omt.item/v1',
+        height: 0,
+        prev: null,
+        type: 'registerManufacturer',
+        payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'M' },
+        time: new Date().toISOString(),
+      },
+      [net.registrar],
+    );
+    const [r] = await submitEvents({ network: net.network, operators: ops, deadlineMs: 5_000 }, [e]);
+    expect(r?.ok).toBe(true);
+    expect(r?.votes.filter((v) => v.code === 'ledger.operator.not-awaited').map((v) => v.operator)).toEqual([
+      'op4.test',
+      'op5.test',
+    ]);
+    expect(r?.ok === true && r.commits.filter((c) => c.ok)).toHaveLength(3);
+    // It returned before the slow operators stored the event…
+    expect(await net.stores[4]?.get(e.chain, 0)).toBeUndefined();
+    // …and their requests still run: both store it.
+    for (let i = 0; i < 100 && (await net.stores[4]?.get(e.chain, 0)) === undefined; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await net.stores[3]?.get(e.chain, 0))?.hash).toBe(eventHash(e));
+    expect((await net.stores[4]?.get(e.chain, 0))?.hash).toBe(eventHash(e));
+    // settle 'all' waits for them.
+    const e2 = await signEvent(
+      {
+        v: 1,
+        chain: `item:settle-all-${Math.random().toString(36).slice(2)}`,
+        machine: 'omt.item/v1',
+        height: 0,
+        prev: null,
+        type: 'registerManufacturer',
+        payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'M' },
+        time: new Date().toISOString(),
+      },
+      [net.registrar],
+    );
+    const [r2] = await submitEvents({ network: net.network, operators: ops, settle: 'all' }, [e2]);
+    expect(r2?.ok === true && r2.commits.every((c) => c.ok)).toBe(true);
+    expect((await net.stores[4]?.get(e2.chain, 0))?.hash).toBe(eventHash(e2));
+    await expect(
+      submitEvents({ network: net.network, operators: ops, settle: 'some' as 'all' }, [e2]),
+    ).rejects.toMatchObject({ code: 'ledger.event.invalid' });
   });
 });

@@ -110,7 +110,8 @@ async function submit(ctx: CliContext, argv: string[]): Promise<CommandResult> {
     const { signatures: _drop, ...body } = unsigned as UnsignedChainEvent & { signatures?: unknown };
     const event: ChainEvent = await signEvent(body, signers);
     const [r] = await submitEvents(
-      { network, operators: clients, deadlineMs: deadline(args.values.deadline, 5_000) },
+      // A one-shot process: wait for every operator (or the deadline) before it exits.
+      { network, operators: clients, deadlineMs: deadline(args.values.deadline, 5_000), settle: 'all' },
       [event],
     );
     if (r === undefined) throw new OmtError('cli.internal', 'no outcome');
@@ -269,6 +270,7 @@ async function scenario(ctx: CliContext, argv: string[]): Promise<CommandResult>
       pay: (id) => payments.markPaid(id),
       alg: alg as 'ML-DSA-65',
       deadlineMs: deadline(args.values.deadline, 5_000),
+      settle: 'all',
     });
     if (args.values.json) printJson(ctx, r);
     else {
