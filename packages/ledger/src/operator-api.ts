@@ -61,6 +61,19 @@ export interface OperatorStatus {
   readonly logSize: number;
   readonly chains: number;
   readonly uptimeMs: number;
+  /**
+   * Witness cosigning per peer (the operators this one asks to cosign its checkpoints): the
+   * size the peer last cosigned and the last failure, if the latest attempt failed — so a peer
+   * that stopped cosigning shows here, not only in a log.
+   */
+  readonly witness?: readonly WitnessPeerStatus[];
+}
+
+/** One peer's witness cosigning, as {@link OperatorStatus} reports it. */
+export interface WitnessPeerStatus {
+  readonly peer: string;
+  readonly cosignedSize: number;
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: string };
 }
 
 /**

@@ -62,9 +62,14 @@ export interface EventOperatorOptions {
   readonly payments?: PaymentAdapter;
   /** Reaches a peer to catch up on events committed while this operator was away. */
   readonly peer?: (operator: NetworkOperator) => OperatorApi;
-  /** Batch window: sign a checkpoint this long after the first pending vote (default 10 ms)… */
+  /**
+   * Least time between two checkpoint signatures (default 0). Whatever it is, signatures are
+   * also spaced by {@link SIGNING_SPACING}× the last one's duration, so signing takes at most
+   * 1/{@link SIGNING_SPACING} of a core however the votes trickle in; an idle operator signs
+   * the first pending vote's checkpoint at once (no fixed window to wait out)…
+   */
   readonly batchDelayMs?: number;
-  /** …or as soon as this many votes wait (default 256). */
+  /** …and as soon as this many votes wait, it signs without waiting (default 256). */
   readonly batchLeaves?: number;
   readonly now?: () => Date;
   /** Allowed lead of an event's time over this operator's clock (default 10 min). */
@@ -124,6 +129,9 @@ interface Pending {
 
 const MAX_BATCH = 1_000;
 
+/** Checkpoint signatures are at least this many times their own duration apart (see `batchDelayMs`). */
+export const SIGNING_SPACING = 4;
+
 /**
  * One operator. Open it over its stores, serve it (`@omt/adapters/http` `createOperatorHandler`),
  * close it to flush the pending batch.
@@ -148,6 +156,9 @@ export class EventOperator implements OperatorApi {
   readonly #witness: Witness | undefined;
   #pending: Pending[] = [];
   #voteQueue: VoteRequestGroup[] = [];
+  /** When the last checkpoint signature started (performance.now()) and what it took (ms). */
+  #lastSignAt = Number.NEGATIVE_INFINITY;
+  #signMs = 0;
   #commitQueue: CommitRequestGroup[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -156,6 +167,8 @@ export class EventOperator implements OperatorApi {
   #cosigned: { size: number; note: string } | undefined;
   /** Per peer: the size it last cosigned (tlog-witness `old`). */
   readonly #witnessed = new Map<string, number>();
+  /** Per peer: why its latest cosigning attempt failed (cleared when one succeeds). */
+  readonly #witnessErrors = new Map<string, { code: string; message: string; at: string }>();
   #witnessTimer: ReturnType<typeof setInterval> | undefined;
   #witnessing = false;
   #closed = false;
@@ -351,7 +364,7 @@ export class EventOperator implements OperatorApi {
       this.#pending.push({ index, resolve, reject });
       const max = this.#o.batchLeaves ?? 256;
       if (this.#pending.length >= max) this.#flushSoon(0);
-      else this.#flushSoon(this.#o.batchDelayMs ?? 10);
+      else this.#flushSoon(this.#spacing());
     });
   }
 
@@ -389,11 +402,17 @@ export class EventOperator implements OperatorApi {
       }
       if (later.length > 0) {
         this.#pending.push(...later);
-        this.#flushSoon(this.#o.batchDelayMs ?? 10);
+        this.#flushSoon(this.#spacing());
       }
     } catch (e) {
       for (const p of batch) p.reject(e);
     }
+  }
+
+  /** How long until the next checkpoint may be signed (see `batchDelayMs`). */
+  #spacing(): number {
+    const gap = Math.max(this.#o.batchDelayMs ?? 0, SIGNING_SPACING * this.#signMs);
+    return Math.max(0, Math.ceil(this.#lastSignAt + gap - performance.now()));
   }
 
   /** Extends the tree to the stored log size and signs a checkpoint for it. */
@@ -402,9 +421,12 @@ export class EventOperator implements OperatorApi {
     if (size > this.#tree.size)
       for (const h of await this.#o.votes.leafHashes(this.#tree.size, size)) this.#tree.appendLeafHash(h);
     if (size === this.#checkpoint.size) return;
+    const started = performance.now();
     const note = await signCheckpoint({ origin: this.name, size, root: this.#tree.root(size) }, [
       this.#o.logSigner,
     ]);
+    this.#lastSignAt = started;
+    this.#signMs = performance.now() - started;
     await this.#o.votes.saveCheckpoint(size, note, this.#now());
     if (size > this.#checkpoint.size) this.#checkpoint = { size, note };
   }
@@ -753,12 +775,29 @@ export class EventOperator implements OperatorApi {
               );
               if (res.status === 200) {
                 this.#witnessed.set(p.name, size);
-                return { key: p.witnessKey, body: res.body };
+                return { key: p.witnessKey, body: res.body, peer: p.name };
               }
-              if (res.status !== 409 || !/^\d{1,15}\n?$/.test(res.body)) return undefined;
+              if (res.status !== 409 || !/^\d{1,15}\n?$/.test(res.body)) {
+                this.#witnessFailed(
+                  p.name,
+                  'ledger.witness.refused',
+                  `HTTP ${res.status}: ${res.body.slice(0, 200)}`,
+                );
+                return undefined;
+              }
               this.#witnessed.set(p.name, Number(res.body.trim()));
             }
+            this.#witnessFailed(
+              p.name,
+              'ledger.witness.refused',
+              'the size it asked for did not settle in 2 attempts',
+            );
           } catch (e) {
+            this.#witnessFailed(
+              p.name,
+              e instanceof OmtError ? e.code : 'ledger.operator.unavailable',
+              e instanceof Error ? e.message : String(e),
+            );
             this.#o.onBackgroundError?.(e);
           }
           return undefined;
@@ -769,7 +808,13 @@ export class EventOperator implements OperatorApi {
         if (a === undefined) continue;
         try {
           cosigned = await applyWitnessResponse(cosigned, a.body, [a.key]);
+          this.#witnessErrors.delete(a.peer);
         } catch (e) {
+          this.#witnessFailed(
+            a.peer,
+            e instanceof OmtError ? e.code : 'ledger.witness.invalid',
+            e instanceof Error ? e.message : String(e),
+          );
           this.#o.onBackgroundError?.(e);
         }
       }
@@ -777,6 +822,10 @@ export class EventOperator implements OperatorApi {
     } finally {
       this.#witnessing = false;
     }
+  }
+
+  #witnessFailed(peer: string, code: string, message: string): void {
+    this.#witnessErrors.set(peer, { code, message, at: this.#now().toISOString() });
   }
 
   async consistency(from: number, to: number): Promise<string[]> {
@@ -807,6 +856,20 @@ export class EventOperator implements OperatorApi {
       logSize: this.#checkpoint.size,
       chains: chains.length,
       uptimeMs: Date.now() - this.#started,
+      ...(this.#o.peer === undefined
+        ? {}
+        : {
+            witness: this.#o.network.operators
+              .filter((p) => p.name !== this.name)
+              .map((p) => {
+                const lastError = this.#witnessErrors.get(p.name);
+                return {
+                  peer: p.name,
+                  cosignedSize: this.#witnessed.get(p.name) ?? 0,
+                  ...(lastError === undefined ? {} : { lastError }),
+                };
+              }),
+          }),
     };
   }
 

@@ -60,7 +60,13 @@ afterEach(async () => {
 async function network(
   n = 5,
   m = 3,
-  options: { logAlg?: 'ML-DSA-65' | 'Ed25519'; stores?: (i: number) => EventStore } = {},
+  options: {
+    logAlg?: 'ML-DSA-65' | 'Ed25519';
+    stores?: (i: number) => EventStore;
+    /** How operator i reaches peer p (default: the in-process operator). */
+    peer?: (i: number, p: { name: string }) => OperatorApi | undefined;
+    witnessIntervalMs?: number;
+  } = {},
 ): Promise<Net> {
   const logs = await Promise.all(
     Array.from({ length: n }, (_, i) => newNoteKey(`op${i + 1}.test`, options.logAlg ?? 'ML-DSA-65')),
@@ -104,8 +110,9 @@ async function network(
         votes: new MemoryVoteLog(),
         payments,
         checks: paymentChecks(payments),
-        peer: (p) => ops.find((o) => o.name === p.name) as OperatorApi,
+        peer: (p) => options.peer?.(i, p) ?? (ops.find((o) => o.name === p.name) as OperatorApi),
         batchDelayMs: 2,
+        ...(options.witnessIntervalMs === undefined ? {} : { witnessIntervalMs: options.witnessIntervalMs }),
       }),
     );
   }
@@ -127,6 +134,7 @@ function down(op: OperatorApi): OperatorApi {
     checkpoint: fail,
     consistency: fail,
     status: fail,
+    addCheckpoint: fail,
   };
 }
 
@@ -625,5 +633,33 @@ describe('3-of-5 operators, in process', () => {
     await expect(
       submitEvents({ network: net.network, operators: ops, settle: 'some' as 'all' }, [e2]),
     ).rejects.toMatchObject({ code: 'ledger.event.invalid' });
+  });
+
+  it('reports in status() which peers cosign its checkpoints and why one does not', async () => {
+    let net: Net | undefined;
+    net = await network(5, 3, {
+      witnessIntervalMs: 20,
+      peer: (i, p) => (i === 0 && p.name === 'op5.test' && net !== undefined ? down(net.ops[4]!) : undefined),
+    });
+    await scenario(net, net.ops, 1);
+    const op1 = net.ops[0] as EventOperator;
+    const settled = async () => {
+      const w = (await op1.status()).witness ?? [];
+      const byPeer = new Map(w.map((x) => [x.peer, x]));
+      return byPeer.get('op5.test')?.lastError !== undefined &&
+        ['op2.test', 'op3.test', 'op4.test'].every((n) => (byPeer.get(n)?.cosignedSize ?? 0) > 0)
+        ? byPeer
+        : undefined;
+    };
+    let byPeer = await settled();
+    for (let i = 0; i < 250 && byPeer === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      byPeer = await settled();
+    }
+    expect([...(byPeer?.keys() ?? [])].sort()).toEqual(['op2.test', 'op3.test', 'op4.test', 'op5.test']);
+    expect(byPeer?.get('op5.test')?.lastError?.code).toBe('ledger.operator.unavailable');
+    expect(byPeer?.get('op5.test')?.cosignedSize).toBe(0);
+    for (const name of ['op2.test', 'op3.test', 'op4.test'])
+      expect(byPeer?.get(name)?.lastError).toBeUndefined();
   });
 });

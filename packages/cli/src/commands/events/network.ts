@@ -113,7 +113,7 @@ async function networkInit(ctx: CliContext, argv: string[]): Promise<CommandResu
           : { kind: 'postgres', url: postgres, schema: `omt_op${i}_${stamp}` },
       logKey: log.skey,
       witnessKey: witness.skey,
-      batch: { delayMs: 10, leaves: 256 },
+      batch: { delayMs: 0, leaves: 256 },
     };
     parseOperatorConfig(config);
     written.push(
