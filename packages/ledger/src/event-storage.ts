@@ -128,6 +128,21 @@ const CheckpointSchema = z.strictObject({
   at: date(),
 });
 
+const AnchorSaveSchema = z.strictObject({
+  size: height(),
+  anchored: text(1_048_576).check(
+    z.refine((t: string) => {
+      try {
+        const v: unknown = JSON.parse(t);
+        return typeof v === 'object' && v !== null && !Array.isArray(v);
+      } catch {
+        return false;
+      }
+    }, 'a JSON object'),
+  ),
+  at: date(),
+});
+
 const WitnessStateSchema = z.strictObject({
   size: height(),
   root: z
@@ -299,6 +314,38 @@ export function parseCheckpointSave(
   at: unknown,
 ): { size: number; note: string; at: Date } {
   return parseInput(CheckpointSchema, { size, note, at }, 'ledger.log.invalid', 'checkpoint');
+}
+
+/**
+ * Parses `VoteLog.saveAnchor` arguments (`ledger.log.invalid`): the checkpoint size, the anchored
+ * checkpoint as JSON object text (≤ 1 MiB), the time.
+ * @example
+ * ```ts
+ * parseAnchorSave(12, JSON.stringify(anchored), new Date());
+ * ```
+ */
+export function parseAnchorSave(
+  size: unknown,
+  anchored: unknown,
+  at: unknown,
+): { size: number; anchored: string; at: Date } {
+  return parseInput(AnchorSaveSchema, { size, anchored, at }, 'ledger.log.invalid', 'anchor');
+}
+
+/**
+ * Parses `VoteLog.anchors`' limit (`ledger.log.invalid`): an integer in 1…1,000.
+ * @example
+ * ```ts
+ * parseAnchorLimit(16); // 16
+ * ```
+ */
+export function parseAnchorLimit(value: unknown): number {
+  return parseInput(
+    z.number().check(z.int(), z.minimum(1), z.maximum(1000)),
+    value,
+    'ledger.log.invalid',
+    'anchor limit',
+  );
 }
 
 /**

@@ -129,6 +129,9 @@ interface Pending {
 
 const MAX_BATCH = 1_000;
 
+/** Anchored checkpoints an operator serves (the newest). */
+const ANCHORS_KEPT = 16;
+
 /** Checkpoint signatures are at least this many times their own duration apart (see `batchDelayMs`). */
 export const SIGNING_SPACING = 4;
 
@@ -214,6 +217,14 @@ export class EventOperator implements OperatorApi {
     const latest = await options.votes.latestCheckpoint();
     const op = new EventOperator(options, tree, latest ?? { size: -1, note: '' });
     if (latest === undefined || latest.size !== size) await op.#signCheckpoint();
+    // Anchored checkpoints the log kept (newest 16): served again after a restart.
+    for (const text of (await options.votes.anchors?.(ANCHORS_KEPT)) ?? []) {
+      try {
+        op.#anchors.unshift(parseAnchoredCheckpoint(JSON.parse(text)));
+      } catch (e) {
+        options.onBackgroundError?.(e);
+      }
+    }
     const every = options.witnessIntervalMs ?? 1_000;
     if (every > 0 && options.peer !== undefined) {
       op.#witnessTimer = setInterval(() => void op.#collectCosignatures(), every);
@@ -726,8 +737,9 @@ export class EventOperator implements OperatorApi {
    * Records an anchored checkpoint of this operator's own log (published through the publishing
    * pipeline; checkpoint-anchor.ts) so chain views carry it to clients. The checkpoint must be
    * signed by this operator's log key and the proof must be about it; whether the proof holds up
-   * to a block header is for clients to check with the headers they trust. Keeps the newest 16
-   * (in memory: re-add them after a restart from where the anchoring job stored them).
+   * to a block header is for clients to check with the headers they trust. Serves the newest 16;
+   * the vote log keeps them across restarts when it can (`VoteLog.saveAnchor`: the memory and
+   * SQL logs do).
    */
   async addAnchor(anchored: AnchoredCheckpoint): Promise<void> {
     const a = parseAnchoredCheckpoint(anchored);
@@ -740,7 +752,10 @@ export class EventOperator implements OperatorApi {
     );
     if (fatal.length > 0)
       throw new OmtError(fatal[0]?.code ?? 'ledger.anchor.schema', fatal.map((x) => x.message).join('; '));
-    this.#anchors = [...this.#anchors.filter((x) => x.checkpoint !== a.checkpoint), a].slice(-16);
+    if (v.size === undefined)
+      throw new OmtError('ledger.anchor.checkpoint-invalid', 'the anchored checkpoint has no size');
+    await this.#o.votes.saveAnchor?.(v.size, JSON.stringify(a), this.#now());
+    this.#anchors = [...this.#anchors.filter((x) => x.checkpoint !== a.checkpoint), a].slice(-ANCHORS_KEPT);
   }
 
   /** The latest signed checkpoint, with the peers' cosignatures when they cosigned that size. */

@@ -507,6 +507,10 @@ export type VoteOutcome =
  * - Checkpoints: `saveCheckpoint` stores a signed note for a size (idempotent for the same text;
  *   a different text for a stored size throws `ledger.log.conflict`); `latestCheckpoint` gives the
  *   largest size stored; `checkpoint(size)` one size.
+ * - Anchors (optional; operators keep theirs across restarts when present): `saveAnchor` stores
+ *   the anchored checkpoint (JSON text of `AnchoredCheckpoint`) of a size — a later save for the
+ *   same size replaces it (a proof with a newer block, after a reorg); `anchors(limit)` returns the
+ *   newest `limit` (1–1,000) by size, newest first. Bad arguments throw `ledger.log.invalid`.
  */
 export interface VoteLog {
   vote(request: VoteRequest): Promise<VoteOutcome>;
@@ -517,6 +521,8 @@ export interface VoteLog {
   saveCheckpoint(size: number, note: string, at: Date): Promise<void>;
   latestCheckpoint(): Promise<{ readonly size: number; readonly note: string } | undefined>;
   checkpoint(size: number): Promise<string | undefined>;
+  saveAnchor?(size: number, anchored: string, at: Date): Promise<void>;
+  anchors?(limit: number): Promise<string[]>;
 }
 
 /**

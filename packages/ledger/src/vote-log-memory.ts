@@ -1,6 +1,8 @@
 import { OmtError } from '@omt/core/errors';
 import { hashLeaf } from '@omt/core/merkle';
 import {
+  parseAnchorLimit,
+  parseAnchorSave,
   parseCheckpointSave,
   parseCheckpointSize,
   parseLogRange,
@@ -34,6 +36,7 @@ export class MemoryVoteLog implements VoteLog {
   readonly #leaves: Uint8Array[] = [];
   readonly #leafHashes: Uint8Array[] = [];
   readonly #checkpoints = new Map<number, string>();
+  readonly #anchors = new Map<number, string>();
   #latest: number | undefined;
 
   async vote(request: VoteRequest): Promise<VoteOutcome> {
@@ -101,5 +104,18 @@ export class MemoryVoteLog implements VoteLog {
 
   async checkpoint(size: number): Promise<string | undefined> {
     return this.#checkpoints.get(parseCheckpointSize(size));
+  }
+
+  async saveAnchor(size: number, anchored: string, at: Date): Promise<void> {
+    const a = parseAnchorSave(size, anchored, at);
+    this.#anchors.set(a.size, a.anchored);
+  }
+
+  async anchors(limit: number): Promise<string[]> {
+    const n = parseAnchorLimit(limit);
+    return [...this.#anchors.entries()]
+      .sort((x, y) => y[0] - x[0])
+      .slice(0, n)
+      .map(([, text]) => text);
   }
 }

@@ -39,6 +39,7 @@ interface Net {
   ops: EventOperator[];
   signers: NoteSigner[];
   stores: EventStore[];
+  votes: MemoryVoteLog[];
   payments: InProcessTestPaymentAdapter;
   registrar: EventSigner;
   escrow: EventSigner;
@@ -95,6 +96,7 @@ async function network(
   });
   const payments = new InProcessTestPaymentAdapter();
   const stores: EventStore[] = [];
+  const votes: MemoryVoteLog[] = [];
   const ops: EventOperator[] = [];
   for (let i = 0; i < n; i++) {
     const store = options.stores?.(i) ?? new MemoryEventStore();
@@ -107,7 +109,7 @@ async function network(
         network: net,
         machines,
         events: store,
-        votes: new MemoryVoteLog(),
+        votes: votes[votes.push(new MemoryVoteLog()) - 1] as MemoryVoteLog,
         payments,
         checks: paymentChecks(payments),
         peer: (p) => options.peer?.(i, p) ?? (ops.find((o) => o.name === p.name) as OperatorApi),
@@ -116,7 +118,16 @@ async function network(
       }),
     );
   }
-  const out = { network: net, ops, signers: logs.map((l) => l.signer), stores, payments, registrar, escrow };
+  const out = {
+    network: net,
+    ops,
+    signers: logs.map((l) => l.signer),
+    stores,
+    votes,
+    payments,
+    registrar,
+    escrow,
+  };
   opened.push(out);
   return out;
 }
@@ -498,6 +509,23 @@ describe('3-of-5 operators, in process', () => {
     await expect(
       net.ops[1]!.addAnchor({ checkpoint: await net.ops[1]!.checkpoint(), proof: proofs[0]! }),
     ).rejects.toMatchObject({ code: 'ledger.anchor.record-mismatch' });
+    // op1 restarted over the same stores serves the anchor again.
+    await net.ops[0]!.close();
+    net.ops[0] = await EventOperator.open({
+      logSigner: net.signers[0] as NoteSigner,
+      network: net.network,
+      machines,
+      events: net.stores[0] as EventStore,
+      votes: net.votes[0] as MemoryVoteLog,
+    });
+    expect(
+      (await net.ops[0].chain(life.subject)).anchors?.map((a) => (a as { checkpoint: string }).checkpoint),
+    ).toEqual([cp]);
+    const again = await verifyChain(
+      { network: net.network, machines, operators: net.ops, headers },
+      life.subject,
+    );
+    expect(again.anchors.map((a) => a.blockHeight)).toEqual([900_001]);
   });
 
   it('groups concurrent requests: many single-event submits and commits share a voteMany / appendMany, with each answer its own', async () => {

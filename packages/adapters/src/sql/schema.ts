@@ -73,6 +73,13 @@ export interface LedgerLogLeavesTable {
   leaf_hash: Once<Uint8Array>;
 }
 
+/** `omt_ledger_anchors`: anchored checkpoints by size (migration 0007; replaced by a later save). */
+export interface LedgerAnchorsTable {
+  size: Int8Column;
+  anchored: string;
+  saved_at: Date;
+}
+
 /** `omt_ledger_checkpoints`: the vote log's signed checkpoints by size (migration 0005). */
 export interface LedgerCheckpointsTable {
   size: Int8Column;
@@ -105,5 +112,6 @@ export interface OmtSchema {
   omt_ledger_votes: LedgerVotesTable;
   omt_ledger_log_leaves: LedgerLogLeavesTable;
   omt_ledger_checkpoints: LedgerCheckpointsTable;
+  omt_ledger_anchors: LedgerAnchorsTable;
   omt_ledger_witness_state: LedgerWitnessStateTable;
 }

@@ -1,6 +1,8 @@
 import { OmtError } from '@omt/core/errors';
 import { hashLeaf } from '@omt/core/merkle';
 import {
+  parseAnchorLimit,
+  parseAnchorSave,
   parseCheckpointSave,
   parseCheckpointSize,
   parseLogRange,
@@ -148,6 +150,25 @@ export class SqlVoteLog implements VoteLog {
         .executeTakeFirst(),
     );
     return row?.note;
+  }
+
+  async saveAnchor(size: number, anchored: string, at: Date): Promise<void> {
+    const a = parseAnchorSave(size, anchored, at);
+    await runLedgerQuery('saving an anchor', () =>
+      this.#db
+        .insertInto('omt_ledger_anchors')
+        .values({ size: a.size, anchored: a.anchored, saved_at: a.at })
+        .onConflict((oc) => oc.column('size').doUpdateSet({ anchored: a.anchored, saved_at: a.at }))
+        .execute(),
+    );
+  }
+
+  async anchors(limit: number): Promise<string[]> {
+    const n = parseAnchorLimit(limit);
+    const rows = await runLedgerQuery('reading anchors', () =>
+      this.#db.selectFrom('omt_ledger_anchors').select('anchored').orderBy('size', 'desc').limit(n).execute(),
+    );
+    return rows.map((r) => r.anchored);
   }
 }
 

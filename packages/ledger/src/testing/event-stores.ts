@@ -846,6 +846,29 @@ export function voteLogContract(name: string, open: () => Promise<StoreFixture<V
       }
     });
 
+    it('anchors (optional): saved by size, a later save for a size replaces it, newest first; bad input ledger.log.invalid', async () => {
+      const l = log();
+      if (l.saveAnchor === undefined || l.anchors === undefined) return;
+      const base = 1_000_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+      const text = (n: number, tag: string) => JSON.stringify({ checkpoint: `cp ${n}`, proof: { tag } });
+      await l.saveAnchor(base + 1, text(base + 1, 'a'), T0);
+      await l.saveAnchor(base + 3, text(base + 3, 'a'), T0);
+      await l.saveAnchor(base + 2, text(base + 2, 'a'), T0);
+      await l.saveAnchor(base + 2, text(base + 2, 'b'), new Date(T0.getTime() + 1000));
+      const newest = await l.anchors(3);
+      expect(newest).toEqual([text(base + 3, 'a'), text(base + 2, 'b'), text(base + 1, 'a')]);
+      expect(await l.anchors(1)).toEqual([text(base + 3, 'a')]);
+      for (const [size, anchored, at] of [
+        [-1, text(1, 'a'), T0],
+        [1, 'not json', T0],
+        [1, '[1]', T0],
+        [1, '', T0],
+        [1, text(1, 'a'), new Date(Number.NaN)],
+      ] as const)
+        expect(await codeOf(l.saveAnchor(size, anchored, at))).toBe('ledger.log.invalid');
+      for (const limit of [0, 1001, 1.5]) expect(await codeOf(l.anchors(limit))).toBe('ledger.log.invalid');
+    });
+
     it('checkpoints: idempotent for the same note, ledger.log.conflict for another, latest = largest size', async () => {
       const chain = freshChain();
       await log().vote(voteRequest(chain, 0));

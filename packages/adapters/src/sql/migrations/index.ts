@@ -14,6 +14,7 @@ import { ledger0003 } from './0003-ledger.js';
 import { ledgerJobs0004 } from './0004-ledger-jobs.js';
 import { ledgerEvents0005 } from './0005-ledger-events.js';
 import { ledgerEventBatches0006 } from './0006-ledger-event-batches.js';
+import { ledgerAnchors0007 } from './0007-ledger-anchors.js';
 
 /** Every migration, by name, in order. */
 export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -23,6 +24,7 @@ export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze(
   '0004_ledger_jobs': ledgerJobs0004,
   '0005_ledger_events': ledgerEvents0005,
   '0006_ledger_event_batches': ledgerEventBatches0006,
+  '0007_ledger_anchors': ledgerAnchors0007,
 });
 
 /**
