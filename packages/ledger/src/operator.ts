@@ -63,10 +63,10 @@ export interface EventOperatorOptions {
   /** Reaches a peer to catch up on events committed while this operator was away. */
   readonly peer?: (operator: NetworkOperator) => OperatorApi;
   /**
-   * Least time between two checkpoint signatures (default 0). Whatever it is, signatures are
-   * also spaced by {@link SIGNING_SPACING}× the last one's duration, so signing takes at most
-   * 1/{@link SIGNING_SPACING} of a core however the votes trickle in; an idle operator signs
-   * the first pending vote's checkpoint at once (no fixed window to wait out)…
+   * Least time between two checkpoint signatures (default 0). Whatever it is, signing is paced
+   * to take at most 1/{@link SIGNING_SPACING} of the time under steady load however the votes
+   * trickle in, while an operator that signs now and then signs the first pending vote's
+   * checkpoint at once (no fixed window to wait out)…
    */
   readonly batchDelayMs?: number;
   /** …and as soon as this many votes wait, it signs without waiting (default 256). */
@@ -132,7 +132,7 @@ const MAX_BATCH = 1_000;
 /** Anchored checkpoints an operator serves (the newest). */
 const ANCHORS_KEPT = 16;
 
-/** Checkpoint signatures are at least this many times their own duration apart (see `batchDelayMs`). */
+/** Under steady load checkpoint signing takes at most 1/SIGNING_SPACING of the time (see `batchDelayMs`). */
 export const SIGNING_SPACING = 4;
 
 /**
@@ -162,6 +162,9 @@ export class EventOperator implements OperatorApi {
   /** When the last checkpoint signature started (performance.now()) and what it took (ms). */
   #lastSignAt = Number.NEGATIVE_INFINITY;
   #signMs = 0;
+  /** Signing time (ms) not yet drained from the bucket, as of `#signDebtAt`. */
+  #signDebt = 0;
+  #signDebtAt = 0;
   #commitQueue: CommitRequestGroup[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -420,10 +423,18 @@ export class EventOperator implements OperatorApi {
     }
   }
 
-  /** How long until the next checkpoint may be signed (see `batchDelayMs`). */
+  /**
+   * How long until the next checkpoint may be signed (see `batchDelayMs`): a leaky bucket of
+   * signing time that drains at 1/{@link SIGNING_SPACING} ms per ms and may hold two signatures'
+   * worth — an operator that signs now and then never waits; one under steady load signs at most
+   * 1/{@link SIGNING_SPACING} of the time.
+   */
   #spacing(): number {
-    const gap = Math.max(this.#o.batchDelayMs ?? 0, SIGNING_SPACING * this.#signMs);
-    return Math.max(0, Math.ceil(this.#lastSignAt + gap - performance.now()));
+    const now = performance.now();
+    const debt = Math.max(0, this.#signDebt - (now - this.#signDebtAt) / SIGNING_SPACING);
+    const byBudget = Math.max(0, (debt - 2 * this.#signMs) * SIGNING_SPACING);
+    const byDelay = Math.max(0, this.#lastSignAt + (this.#o.batchDelayMs ?? 0) - now);
+    return Math.ceil(Math.max(byBudget, byDelay));
   }
 
   /** Extends the tree to the stored log size and signs a checkpoint for it. */
@@ -436,8 +447,12 @@ export class EventOperator implements OperatorApi {
     const note = await signCheckpoint({ origin: this.name, size, root: this.#tree.root(size) }, [
       this.#o.logSigner,
     ]);
+    const ended = performance.now();
     this.#lastSignAt = started;
-    this.#signMs = performance.now() - started;
+    this.#signMs = ended - started;
+    this.#signDebt =
+      Math.max(0, this.#signDebt - (ended - this.#signDebtAt) / SIGNING_SPACING) + this.#signMs;
+    this.#signDebtAt = ended;
     await this.#o.votes.saveCheckpoint(size, note, this.#now());
     if (size > this.#checkpoint.size) this.#checkpoint = { size, note };
   }
