@@ -1,28 +1,18 @@
-import { equalBytes } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
 import { decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
 import { OmtError } from '@omt/core/errors';
 import { hash } from '@omt/core/hash';
 import { platformRandom, type RandomSource } from '@omt/core/random';
 import { type AssertionDraft, assertionBox } from './assertions/assertion.js';
-import { buildDataHashAssertion } from './assertions/hash-data.js';
 import { buildIngredientAssertion, type IngredientInput } from './assertions/ingredient.js';
 import { createAssetRegistry } from './asset.js';
 import type { AssetHandler, AssetHandlerRegistry, ByteRange } from './asset-handler.js';
-import { encodeClaimV2 } from './claim.js';
 import { hashWithExclusions } from './data-hash.js';
 import { verifyClaimAssertionUris } from './hashed-uri.js';
-import {
-  type JumbfBox,
-  type JumbfSuperBox,
-  jumbfContentBox,
-  jumbfSuperBox,
-  serializeJumbf,
-  superBoxContents,
-} from './jumbf.js';
-import { type HashedUri, type Manifest, parseManifestStore } from './manifest-store.js';
+import { type JumbfSuperBox, superBoxContents } from './jumbf.js';
+import { type Manifest, parseManifestStore } from './manifest-store.js';
 import { isFailureCode, type ValidationStatus } from './status-codes.js';
-import { callSigner, sameRanges, uuidV4 } from './store-assembly.js';
+import { callSigner, StoreAssembler, sameRanges, uuidV4 } from './store-assembly.js';
 
 /**
  * Builds, signs and embeds a C2PA manifest (claim v2) into an asset, or writes a sidecar store.
@@ -80,6 +70,11 @@ export interface SignedAsset {
   readonly exclusions: readonly ByteRange[];
 }
 
+/** Encoded size of a CBOR head for an argument (RFC 8949 §3). */
+function cborHeadSize(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x1_0000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+}
+
 /** Pads a COSE_Sign1 to exactly `size` bytes with an unprotected `pad` bstr. */
 export function padCoseSign1(cose: Uint8Array, size: number): Uint8Array {
   if (cose.length === size) return cose;
@@ -99,8 +94,18 @@ export function padCoseSign1(cose: Uint8Array, size: number): Uint8Array {
   };
   const bare = encode(-1);
   if (bare.length === size) return bare;
+  // A `pad` of n bytes adds its key (text "pad": 4 bytes), the bstr head and n, and whatever the
+  // map's own head grows by with one more entry: the encoding grows strictly with n, so one n at
+  // most fits. Try the candidates in increasing order within the window the search always used
+  // (guess − 4 … guess + 6): the same n, with two encodings instead of up to eleven.
   const guess = size - bare.length - 6;
-  for (let n = Math.max(0, guess - 4); n <= guess + 6; n++) {
+  const candidates = new Set<number>();
+  for (const grow of [0, 1, 2, 4])
+    for (const head of [1, 2, 3, 5, 9]) {
+      const n = size - bare.length - 4 - head - grow;
+      if (n >= Math.max(0, guess - 4) && n <= guess + 6 && cborHeadSize(n) === head) candidates.add(n);
+    }
+  for (const n of [...candidates].sort((a, b) => a - b)) {
     const out = encode(n);
     if (out.length === size) return out;
   }
@@ -108,19 +113,6 @@ export function padCoseSign1(cose: Uint8Array, size: number): Uint8Array {
     'c2pa.signature.too-large',
     `the claim signature (${bare.length} bytes) does not fit the ${size} bytes reserved`,
   );
-}
-
-interface Built {
-  store: Uint8Array;
-  claimBytes: Uint8Array;
-}
-
-interface Plan {
-  label: string;
-  carried: JumbfSuperBox[];
-  drafts: AssertionDraft[];
-  instanceId: string;
-  options: SignAssetOptions;
 }
 
 /**
@@ -160,34 +152,6 @@ function linkActions(drafts: readonly AssertionDraft[]): AssertionDraft[] {
     });
     return { ...d, value: new Map(d.value).set('actions', linked) };
   });
-}
-
-function buildStore(
-  plan: Plan,
-  exclusions: readonly ByteRange[],
-  dataHash: Uint8Array,
-  signature: Uint8Array,
-): Built {
-  const drafts = [...plan.drafts, buildDataHashAssertion({ alg: 'sha256', hash: dataHash, exclusions })];
-  const boxes = drafts.map(assertionBox);
-  const created: HashedUri[] = boxes.map((b) => ({
-    url: `self#jumbf=c2pa.assertions/${b.description.label as string}`,
-    hash: hash('SHA-256', superBoxContents(b)),
-  }));
-  const claimBytes = encodeClaimV2({
-    instanceId: plan.instanceId,
-    claimGeneratorInfo: plan.options.claimGenerator ?? { name: 'OpenMediaTrust', version: '0.1.0' },
-    ...(plan.options.title !== undefined ? { title: plan.options.title } : {}),
-    createdAssertions: created,
-    alg: 'sha256',
-  });
-  const manifest = jumbfSuperBox({ type: 'c2ma', label: plan.label }, [
-    jumbfSuperBox({ type: 'c2as', label: 'c2pa.assertions' }, boxes),
-    jumbfSuperBox({ type: 'c2cl', label: 'c2pa.claim.v2' }, [jumbfContentBox('cbor', claimBytes)]),
-    jumbfSuperBox({ type: 'c2cs', label: 'c2pa.signature' }, [jumbfContentBox('cbor', signature)]),
-  ]);
-  const store = jumbfSuperBox({ type: 'c2pa', label: 'c2pa' }, [...plan.carried, manifest] as JumbfBox[]);
-  return { store: serializeJumbf(store), claimBytes };
 }
 
 /** Copies ingredient manifests and builds their ingredient assertions with hashed URIs (§18.7.3). */
@@ -317,19 +281,21 @@ export async function signAsset(options: SignAssetOptions): Promise<SignedAsset>
       ? options.asset
       : handler.removeManifestStore(options.asset);
   const ing = planIngredients(options.ingredients ?? []);
-  const plan: Plan = {
-    label: options.manifestLabel ?? `urn:c2pa:${uuidV4(random)}`,
+  const label = options.manifestLabel ?? `urn:c2pa:${uuidV4(random)}`;
+  const assembler = new StoreAssembler({
+    label,
+    instanceId: options.instanceId ?? `xmp:iid:${uuidV4(random)}`,
+    title: options.title,
+    generator: options.claimGenerator ?? { name: 'OpenMediaTrust', version: '0.1.0' },
     carried: ing.carried,
     drafts: linkActions([...ing.drafts, ...options.assertions]),
-    instanceId: options.instanceId ?? `xmp:iid:${uuidV4(random)}`,
-    options,
-  };
+  });
   const zeroHash = new Uint8Array(32);
 
   // 1. Reserve the signature size.
   let reserve = options.signatureReserveSize;
   if (reserve === undefined) {
-    const probe = buildStore(plan, [{ start: 0, length: 0 }], zeroHash, new Uint8Array(0));
+    const probe = assembler.build([{ start: 0, length: 0 }], zeroHash, new Uint8Array(0));
     reserve = (await callSigner(options.signer, probe.claimBytes)).length + 100;
   }
   if (!Number.isSafeInteger(reserve) || reserve < 64 || reserve > 16 << 20) {
@@ -341,7 +307,7 @@ export async function signAsset(options: SignAssetOptions): Promise<SignedAsset>
   let ranges: readonly ByteRange[] = options.sidecar === true ? [] : [{ start: 0, length: 0 }];
   let placed: { asset: Uint8Array | undefined; ranges: readonly ByteRange[] } | undefined;
   for (let i = 0; i < 8 && placed === undefined; i++) {
-    const draft = buildStore(plan, ranges, zeroHash, placeholderSig);
+    const draft = assembler.build(ranges, zeroHash, placeholderSig);
     const out =
       planner === undefined
         ? embed(handler, options, clean, draft.store)
@@ -351,20 +317,18 @@ export async function signAsset(options: SignAssetOptions): Promise<SignedAsset>
   }
   if (placed === undefined) throw new OmtError('c2pa.builder.unstable', 'the manifest layout did not settle');
 
-  // 3. Hash the asset without the store's bytes, then fill in the hash and the signature.
+  // 3. Hash the asset without the store's bytes, then fill in the hash and the signature (sizes
+  // are fixed: the signed store is the unsigned one with the placeholder's bytes replaced).
   const digest =
     placed.asset === undefined
       ? await hashWithExclusions('SHA-256', clean, [])
       : await hashWithExclusions('SHA-256', placed.asset, ranges);
-  const unsigned = buildStore(plan, ranges, digest, placeholderSig);
+  const unsigned = assembler.build(ranges, digest, placeholderSig);
   const cose = padCoseSign1(await callSigner(options.signer, unsigned.claimBytes), reserve);
-  const final = buildStore(plan, ranges, digest, cose);
-  if (final.store.length !== unsigned.store.length || !equalBytes(final.claimBytes, unsigned.claimBytes)) {
-    throw new OmtError('c2pa.builder.unstable', 'the signed store changed size');
-  }
-  const out = embed(handler, options, clean, final.store);
+  const store = StoreAssembler.patchSignature(unsigned, reserve, cose);
+  const out = embed(handler, options, clean, store);
   if (!sameRanges(out.ranges, ranges)) throw new OmtError('c2pa.builder.unstable', 'the signed store moved');
-  return { asset: out.asset, store: final.store, manifestLabel: plan.label, exclusions: ranges };
+  return { asset: out.asset, store, manifestLabel: label, exclusions: ranges };
 }
 
 /** Whether the asset carries a store; a broken one counts (removeManifestStore then strips it). */

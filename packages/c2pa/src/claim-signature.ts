@@ -159,6 +159,33 @@ const SignSchema = z.object({
   random: z.optional(z.custom<RandomSource>((v) => typeof v === 'function')),
 });
 
+/**
+ * The halves of a hybrid secret (pq ‖ classical) as views of it, the same view objects for the
+ * same key object: core memoises the imported or expanded key per key object (WebCrypto import,
+ * ML-DSA key expansion), which fresh views would miss on every signature. Views share the key's
+ * memory, so a key changed in place is seen (and re-imported) by core as before.
+ */
+const hybridHalves = new WeakMap<Uint8Array, { classical: Uint8Array; pq: Uint8Array }>();
+
+function splitHybridSecret(
+  sk: Uint8Array,
+  classicalLength: number,
+): { classical: Uint8Array; pq: Uint8Array } {
+  const known = hybridHalves.get(sk);
+  if (
+    known !== undefined &&
+    known.classical.length === classicalLength &&
+    known.pq.length === sk.length - classicalLength
+  )
+    return known;
+  const halves = {
+    classical: sk.subarray(sk.length - classicalLength),
+    pq: sk.subarray(0, sk.length - classicalLength),
+  };
+  hybridHalves.set(sk, halves);
+  return halves;
+}
+
 /** Encoded size of a CBOR head for a length (RFC 8949 §3). */
 function headSize(n: number): number {
   return n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
@@ -226,8 +253,7 @@ export async function signClaim(options: SignClaimOptions): Promise<Uint8Array> 
     if (sk.length <= hybrid.classicalSecret)
       throw new OmtError('c2pa.input.invalid', 'hybrid secret key too short');
     classicalSuite = getSuite(hybrid.classical);
-    classicalSecret = sk.subarray(sk.length - hybrid.classicalSecret);
-    pqSecret = sk.subarray(0, sk.length - hybrid.classicalSecret);
+    ({ classical: classicalSecret, pq: pqSecret } = splitHybridSecret(sk, hybrid.classicalSecret));
   } else {
     if (!CLAIM_SIGNATURE_SUITES.includes(suiteId))
       throw new OmtError(

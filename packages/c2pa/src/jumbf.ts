@@ -1,4 +1,4 @@
-import { concatBytes, fromUtf8, toHex, utf8 } from '@omt/core/bytes';
+import { fromUtf8, toHex, utf8 } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 
 /**
@@ -372,18 +372,6 @@ export function boxContent(source: Uint8Array, box: JumbfBox | JumbfDescription)
 
 // ───────────────────────────── building and writing ─────────────────────────────
 
-function headerBytes(type: string, length: number, large: boolean): Uint8Array {
-  const h = new Uint8Array(large ? 16 : 8);
-  const v = new DataView(h.buffer);
-  if (large) {
-    v.setUint32(0, 1);
-    v.setUint32(8, Math.floor(length / 0x1_0000_0000));
-    v.setUint32(12, length >>> 0);
-  } else v.setUint32(0, length);
-  for (let i = 0; i < 4; i++) h[4 + i] = type.charCodeAt(i);
-  return h;
-}
-
 function needsLarge(payloadLength: number): boolean {
   return payloadLength + 8 > 0xffff_ffff;
 }
@@ -422,24 +410,23 @@ export interface JumbfDescriptionInit {
   readonly privateBox?: JumbfContentBox;
 }
 
-function descriptionPayload(d: {
+interface DescriptionFields {
   uuid: Uint8Array;
   toggles: number;
   label: string | undefined;
   id: number | undefined;
   hash: Uint8Array | undefined;
   privateBox: JumbfContentBox | undefined;
-}): Uint8Array {
-  const parts: Uint8Array[] = [d.uuid, Uint8Array.of(d.toggles)];
-  if (d.label !== undefined) parts.push(utf8(d.label), Uint8Array.of(0));
-  if (d.id !== undefined) {
-    const idb = new Uint8Array(4);
-    new DataView(idb.buffer).setUint32(0, d.id);
-    parts.push(idb);
-  }
-  if (d.hash !== undefined) parts.push(d.hash);
-  if (d.privateBox !== undefined) parts.push(serializeJumbf(d.privateBox));
-  return concatBytes(...parts);
+}
+
+/** Bytes of a description box's payload: UUID, toggles, then the fields its toggles announce. */
+function descriptionPayloadLength(d: DescriptionFields, label: Uint8Array | undefined): number {
+  let n = d.uuid.length + 1;
+  if (label !== undefined) n += label.length + 1;
+  if (d.id !== undefined) n += 4;
+  if (d.hash !== undefined) n += d.hash.length;
+  if (d.privateBox !== undefined) n += serializedLength(d.privateBox);
+  return n;
 }
 
 /**
@@ -473,7 +460,7 @@ export function jumbfSuperBox(init: JumbfDescriptionInit, children: readonly Jum
     hash: init.hash,
     privateBox: init.privateBox,
   };
-  const dLen = descriptionPayload(fields).length + 8;
+  const dLen = descriptionPayloadLength(fields, init.label === undefined ? undefined : utf8(init.label)) + 8;
   const description: JumbfDescription = { type: 'jumd', offset: 0, length: dLen, headerLength: 8, ...fields };
   let payloadLength = dLen;
   for (const c of children) payloadLength += c.length;
@@ -489,21 +476,70 @@ export function jumbfSuperBox(init: JumbfDescriptionInit, children: readonly Jum
   };
 }
 
-function writeBox(box: JumbfBox, out: Uint8Array[]): void {
+/** The serialized size of a box: its header, and what {@link writeBox} writes after it. */
+function serializedLength(box: JumbfBox): number {
+  if (box.kind === 'content') return box.headerLength + box.payload.length;
+  const d = box.description;
+  let n = box.headerLength + d.headerLength + descriptionPayloadLength(d, labelBytes(d));
+  for (const c of box.children) n += serializedLength(c);
+  return n;
+}
+
+function labelBytes(d: DescriptionFields): Uint8Array | undefined {
+  return d.label === undefined ? undefined : utf8(d.label);
+}
+
+/** A box header: LBox + TBox, or LBox = 1 + TBox + XLBox (u64) in the large form. */
+function writeHeader(
+  out: Uint8Array,
+  view: DataView,
+  at: number,
+  type: string,
+  length: number,
+  large: boolean,
+): number {
+  if (large) {
+    view.setUint32(at, 1);
+    view.setUint32(at + 8, Math.floor(length / 0x1_0000_0000));
+    view.setUint32(at + 12, length >>> 0);
+  } else view.setUint32(at, length);
+  for (let i = 0; i < 4; i++) out[at + 4 + i] = type.charCodeAt(i);
+  return at + (large ? 16 : 8);
+}
+
+/** Writes `box` at `at` (its size is {@link serializedLength}); returns the offset after it. */
+function writeBox(box: JumbfBox, out: Uint8Array, view: DataView, at: number): number {
   const large = box.headerLength === 16;
   if (box.kind === 'content') {
-    out.push(headerBytes(box.type, box.payload.length + box.headerLength, large), box.payload);
-    return;
+    const pos = writeHeader(out, view, at, box.type, box.payload.length + box.headerLength, large);
+    out.set(box.payload, pos);
+    return pos + box.payload.length;
   }
   const d = box.description;
-  const dp = descriptionPayload(d);
-  const dParts: Uint8Array[] = [headerBytes('jumd', dp.length + d.headerLength, d.headerLength === 16), dp];
-  const childParts: Uint8Array[] = [];
-  for (const c of box.children) writeBox(c, childParts);
-  let len = box.headerLength;
-  for (const p of dParts) len += p.length;
-  for (const p of childParts) len += p.length;
-  out.push(headerBytes('jumb', len, large), ...dParts, ...childParts);
+  const label = labelBytes(d);
+  const dLength = d.headerLength + descriptionPayloadLength(d, label);
+  let pos = at + box.headerLength; // the jumb header goes in last, when its length is known
+  pos = writeHeader(out, view, pos, 'jumd', dLength, d.headerLength === 16);
+  out.set(d.uuid, pos);
+  pos += d.uuid.length;
+  out[pos++] = d.toggles;
+  if (label !== undefined) {
+    out.set(label, pos);
+    pos += label.length;
+    out[pos++] = 0;
+  }
+  if (d.id !== undefined) {
+    view.setUint32(pos, d.id);
+    pos += 4;
+  }
+  if (d.hash !== undefined) {
+    out.set(d.hash, pos);
+    pos += d.hash.length;
+  }
+  if (d.privateBox !== undefined) pos = writeBox(d.privateBox, out, view, pos);
+  for (const c of box.children) pos = writeBox(c, out, view, pos);
+  writeHeader(out, view, at, 'jumb', pos - at, large);
+  return pos;
 }
 
 /**
@@ -515,9 +551,9 @@ function writeBox(box: JumbfBox, out: Uint8Array[]): void {
  * ```
  */
 export function serializeJumbf(box: JumbfBox): Uint8Array {
-  const parts: Uint8Array[] = [];
-  writeBox(box, parts);
-  return concatBytes(...parts);
+  const out = new Uint8Array(serializedLength(box));
+  writeBox(box, out, new DataView(out.buffer), 0);
+  return out;
 }
 
 /**

@@ -23,23 +23,17 @@
  */
 import { concatBytes, equalBytes, isBytes } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
-import { hash } from '@omt/core/hash';
 import { hashStream } from '@omt/core/hash-stream';
 import { parseInput } from '@omt/core/input';
 import type { KeyMaterial } from '@omt/core/keys';
 import { type Clock, platformRandom, type RandomSource, systemClock } from '@omt/core/random';
 import { isSuiteId } from '@omt/core/suites';
 import * as z from 'zod/mini';
-import { type AssertionDraft, assertionBox } from './assertions/assertion.js';
-import { buildDataHashAssertion } from './assertions/hash-data.js';
 import { buildThumbnailAssertion } from './assertions/thumbnail.js';
 import { createAssetRegistry } from './asset.js';
 import type { AssetHandler, ByteRange } from './asset-handler.js';
 import { padCoseSign1 } from './builder.js';
-import { encodeClaimV2 } from './claim.js';
 import { isTimestamper } from './claim-signature.js';
-import { jumbfContentBox, jumbfSuperBox, serializeJumbf, superBoxContents } from './jumbf.js';
-import type { HashedUri } from './manifest-store.js';
 import type { TimestampAuthority } from './ports.js';
 import {
   claimSignerFor,
@@ -49,7 +43,7 @@ import {
   type SignFileOptions,
 } from './sign.js';
 import { type C2paSigner, isC2paSigner } from './signer.js';
-import { callSigner, sameRanges, uuidV4 } from './store-assembly.js';
+import { callSigner, StoreAssembler, sameRanges, uuidV4 } from './store-assembly.js';
 
 /** Options of {@link signFileStream}: `signFile`'s, with a re-readable source instead of bytes. */
 export interface SignFileStreamOptions
@@ -99,42 +93,6 @@ const Schema = z.strictObject({
 
 function unsupported(message: string): OmtError {
   return new OmtError('c2pa.input.invalid', `signFileStream: ${message}`);
-}
-
-interface StorePlan {
-  readonly label: string;
-  readonly instanceId: string;
-  readonly drafts: readonly AssertionDraft[];
-  readonly title: string | undefined;
-  readonly generator: { readonly name: string; readonly version?: string };
-}
-
-/** The manifest store, laid out as `signAsset` lays it out (one v2 manifest, no ingredients). */
-function buildStore(
-  plan: StorePlan,
-  exclusions: readonly ByteRange[],
-  dataHash: Uint8Array,
-  signature: Uint8Array,
-): { store: Uint8Array; claimBytes: Uint8Array } {
-  const drafts = [...plan.drafts, buildDataHashAssertion({ alg: 'sha256', hash: dataHash, exclusions })];
-  const boxes = drafts.map(assertionBox);
-  const created: HashedUri[] = boxes.map((b) => ({
-    url: `self#jumbf=c2pa.assertions/${b.description.label as string}`,
-    hash: hash('SHA-256', superBoxContents(b)),
-  }));
-  const claimBytes = encodeClaimV2({
-    instanceId: plan.instanceId,
-    claimGeneratorInfo: plan.generator,
-    ...(plan.title !== undefined ? { title: plan.title } : {}),
-    createdAssertions: created,
-    alg: 'sha256',
-  });
-  const manifest = jumbfSuperBox({ type: 'c2ma', label: plan.label }, [
-    jumbfSuperBox({ type: 'c2as', label: 'c2pa.assertions' }, boxes),
-    jumbfSuperBox({ type: 'c2cl', label: 'c2pa.claim.v2' }, [jumbfContentBox('cbor', claimBytes)]),
-    jumbfSuperBox({ type: 'c2cs', label: 'c2pa.signature' }, [jumbfContentBox('cbor', signature)]),
-  ]);
-  return { store: serializeJumbf(jumbfSuperBox({ type: 'c2pa', label: 'c2pa' }, [manifest])), claimBytes };
 }
 
 const PNG_IEND = /* @__PURE__ */ Uint8Array.of(0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82);
@@ -239,7 +197,7 @@ export async function signFileStream(options: SignFileStreamOptions): Promise<Si
       o.signer === undefined
         ? { suite, key: o.key, chain: o.chain }
         : { signer: o.signer, suite: o.suite, key: o.key, chain: o.chain },
-      { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
+      { ...(o.random ? { random: o.random } : {}), ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
     )
   ).sign;
   const drafts = definitionAssertions(def, clock, false);
@@ -281,37 +239,35 @@ export async function signFileStream(options: SignFileStreamOptions): Promise<Si
   headParts.length = 0;
   const stub = standIn(kind, head, handler);
 
-  const plan: StorePlan = {
-    label: `urn:c2pa:${uuidV4(random)}`,
+  const label = `urn:c2pa:${uuidV4(random)}`;
+  // The store as `signAsset` lays it out (one v2 manifest, no ingredients).
+  const assembler = new StoreAssembler({
+    label,
     instanceId: `xmp:iid:${uuidV4(random)}`,
-    drafts,
     title: def.title,
     generator,
-  };
+    carried: [],
+    drafts,
+  });
   const zeroHash = new Uint8Array(32);
   // 1. Reserve the signature size (one trial signature + 100, as signAsset measures it).
-  const probe = buildStore(plan, [{ start: 0, length: 0 }], zeroHash, new Uint8Array(0));
+  const probe = assembler.build([{ start: 0, length: 0 }], zeroHash, new Uint8Array(0));
   const reserve = (await callSigner(signer, probe.claimBytes)).length + 100;
   const placeholder = new Uint8Array(reserve);
   // 2. Settle the layout on the stand-in: the exclusion values are inside the store.
   let ranges: readonly ByteRange[] = [{ start: 0, length: 0 }];
   let settled = false;
   for (let i = 0; i < 8 && !settled; i++) {
-    const out = handler.embedManifestStore(
-      stub,
-      buildStore(plan, ranges, zeroHash, placeholder).store,
-    ).ranges;
+    const out = handler.embedManifestStore(stub, assembler.build(ranges, zeroHash, placeholder).store).ranges;
     settled = sameRanges(out, ranges);
     ranges = out;
   }
   if (!settled) throw new OmtError('c2pa.builder.unstable', 'the manifest layout did not settle');
   // 3. Fill in the hash and the signature; sizes are fixed, so the store keeps its range.
-  const unsigned = buildStore(plan, ranges, digest, placeholder);
+  const unsigned = assembler.build(ranges, digest, placeholder);
   const cose = padCoseSign1(await callSigner(signer, unsigned.claimBytes), reserve);
-  const final = buildStore(plan, ranges, digest, cose);
-  if (final.store.length !== unsigned.store.length || !equalBytes(final.claimBytes, unsigned.claimBytes))
-    throw new OmtError('c2pa.builder.unstable', 'the signed store changed size');
-  const embedded = handler.embedManifestStore(stub, final.store);
+  const store = StoreAssembler.patchSignature(unsigned, reserve, cose);
+  const embedded = handler.embedManifestStore(stub, store);
   const range = embedded.ranges[0] as ByteRange;
   if (embedded.ranges.length !== 1 || !sameRanges(embedded.ranges, ranges))
     throw new OmtError('c2pa.builder.unstable', 'the signed store moved');
@@ -338,5 +294,5 @@ export async function signFileStream(options: SignFileStreamOptions): Promise<Si
     }
     if (offset !== originalLength) throw unsupported('the source changed between reads');
   }
-  return { manifestLabel: plan.label, output, length: originalLength + range.length };
+  return { manifestLabel: label, output, length: originalLength + range.length };
 }

@@ -324,7 +324,9 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
       key: o.key,
       chain: o.chain,
     },
-    { random, ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
+    // The caller's random source only: without one the suites draw from the platform themselves
+    // (and may sign natively, e.g. ML-DSA through WebCrypto, which takes no injected randomness).
+    { ...(o.random ? { random: o.random } : {}), ...(o.timestamp ? { timestamp: o.timestamp } : {}) },
   );
   // Remote manifest (§11.3): the XMP reference goes in first, so the data hash covers it.
   const asset = o.remoteUrl === undefined ? o.asset : withRemoteReference(o.asset, o.mime, o.remoteUrl);

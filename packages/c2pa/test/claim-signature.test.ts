@@ -308,6 +308,34 @@ describe('signClaim → verifyClaimSignature', () => {
     expect(codes(other)).toEqual(['signingCredential.trusted', 'claimSignature.mismatch']);
   });
 
+  it('hybrid: one key object signs many claims; a key changed in place signs with its new halves', async () => {
+    const a = await createTestPki({ suite: 'ML-DSA-65+ES256', clock });
+    const b = await createTestPki({ suite: 'ML-DSA-65+ES256', clock });
+    if (a.kind !== 'hybrid' || b.kind !== 'hybrid') throw new Error('kind');
+    const key = (a.signerKey.secretKey as Uint8Array).slice();
+    const sign = (pki: typeof a) =>
+      signClaim({
+        claimBytes,
+        signer: { suite: 'ML-DSA-65+ES256', secretKey: key },
+        chain: pki.classical.chain,
+        pqChain: pki.pq.chain,
+      });
+    const check = async (sig: Uint8Array, pki: typeof a) =>
+      verifyClaimSignature({
+        signature: sig,
+        claimBytes,
+        trust: createTrustList({ anchorsPem: pki.files['root.pem'] }),
+        at: clock(),
+        hybrid: 'required',
+      });
+    for (let i = 0; i < 2; i++) expect((await check(await sign(a), a)).valid).toBe(true);
+    // The same Uint8Array now holds b's secret: both halves must sign as b (nothing stale).
+    key.set(b.signerKey.secretKey as Uint8Array);
+    const withB = await check(await sign(b), b);
+    expect(withB.valid).toBe(true);
+    expect(withB.pq).toMatchObject({ present: true, valid: true });
+  });
+
   it('bad input: statuses for missing / malformed / unsupported; OmtError for bad options', async () => {
     expect(codes(await verifyClaimSignature({ signature: undefined, claimBytes, at }))).toEqual([
       'claimSignature.missing',

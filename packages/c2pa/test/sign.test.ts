@@ -131,6 +131,26 @@ describe('signFile → validateAsset and the official reader', () => {
     }
   }, 60_000);
 
+  it("the signer gets the caller's random source only (else it draws its own, and may sign natively)", async () => {
+    const s = signings[0] as Signing;
+    const prepared = await createC2paSigner({ key: s.key, chain: s.chain });
+    const seen: unknown[] = [];
+    const spy = {
+      ...prepared,
+      sign: (claim: Uint8Array, options?: Parameters<typeof prepared.sign>[1]) => {
+        seen.push(options?.random);
+        return prepared.sign(claim, options);
+      },
+    };
+    const random = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+    const asset = td('no_manifest.jpg');
+    const plain = await signFile({ asset, mime: 'image/jpeg', signer: spy });
+    const given = await signFile({ asset, mime: 'image/jpeg', signer: spy, random });
+    expect(seen).toEqual([undefined, random]);
+    for (const out of [plain, given])
+      expect((await validateAsset(out.asset as Uint8Array, 'image/jpeg')).state).toBe('Valid');
+  });
+
   it('metadata: EXIF of sample1.png lands in c2pa.metadata', async () => {
     const s = signings[0] as Signing;
     const out = await signFile({
