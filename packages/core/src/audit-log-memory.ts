@@ -18,7 +18,7 @@ import type { AuditLogStore, StoredAuditEntry, StoredAuditHead } from './ports.j
  * ```
  */
 export class MemoryAuditLogStore implements AuditLogStore {
-  readonly #entries = new Map<string, StoredAuditEntry[]>();
+  readonly #entries = new Map<string, LogEntries>();
   readonly #heads = new Map<string, StoredAuditHead[]>();
 
   async append(entries: readonly StoredAuditEntry[]): Promise<void> {
@@ -26,7 +26,7 @@ export class MemoryAuditLogStore implements AuditLogStore {
     if (entries.length === 0) return;
     for (const e of entries) checkEntry(e);
     const first = entries[0] as StoredAuditEntry;
-    const existing = this.#entries.get(first.log) ?? [];
+    const existing = this.#entries.get(first.log) ?? new LogEntries(first.log);
     // Validate the whole batch before touching state: the append is all-or-nothing.
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i] as StoredAuditEntry;
@@ -37,22 +37,26 @@ export class MemoryAuditLogStore implements AuditLogStore {
         );
       }
     }
-    for (const e of entries) existing.push(copyEntry(e));
+    for (const e of entries) existing.push(e);
     this.#entries.set(first.log, existing);
   }
 
   async last(log: string): Promise<StoredAuditEntry | undefined> {
     checkLog(log);
     const list = this.#entries.get(log);
-    const e = list?.[list.length - 1];
-    return e === undefined ? undefined : copyEntry(e);
+    return list === undefined || list.length === 0 ? undefined : list.get(list.length - 1);
   }
 
   async read(log: string, fromSeq: number, limit: number): Promise<StoredAuditEntry[]> {
     checkLog(log);
     checkCount(fromSeq, 'fromSeq');
     checkCount(limit, 'limit');
-    return (this.#entries.get(log) ?? []).slice(fromSeq, fromSeq + limit).map(copyEntry);
+    const list = this.#entries.get(log);
+    const out: StoredAuditEntry[] = [];
+    if (list === undefined) return out;
+    const end = Math.min(list.length, fromSeq + limit);
+    for (let i = fromSeq; i < end; i++) out.push(list.get(i));
+    return out;
   }
 
   async putHead(head: StoredAuditHead): Promise<void> {
@@ -107,8 +111,55 @@ function checkHead(h: StoredAuditHead): void {
   if (typeof h.body !== 'string') throw bad('body must be a string');
 }
 
-function copyEntry(e: StoredAuditEntry): StoredAuditEntry {
-  return { log: e.log, seq: e.seq, prevHash: e.prevHash.slice(), hash: e.hash.slice(), body: e.body };
+/**
+ * The entries of one log, kept compactly: a log holds many entries and each stored object is work
+ * for the garbage collector, so the texts sit in one array and every `prevHash ‖ hash` pair back to
+ * back in one growing byte buffer (copied in, copied out); a record object exists only while read.
+ */
+class LogEntries {
+  readonly #log: string;
+  readonly #bodies: string[] = [];
+  #bytes = new Uint8Array(8192);
+  #used = 0;
+  /** Per entry: the offset of its bytes, the length of `prevHash`, the length of `hash`. */
+  readonly #spans: number[] = [];
+
+  constructor(log: string) {
+    this.#log = log;
+  }
+
+  get length(): number {
+    return this.#bodies.length;
+  }
+
+  push(e: StoredAuditEntry): void {
+    const need = e.prevHash.length + e.hash.length;
+    if (this.#used + need > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#used + need));
+      grown.set(this.#bytes.subarray(0, this.#used));
+      this.#bytes = grown;
+    }
+    const at = this.#used;
+    this.#bytes.set(e.prevHash, at);
+    this.#bytes.set(e.hash, at + e.prevHash.length);
+    this.#used += need;
+    this.#spans.push(at, e.prevHash.length, e.hash.length);
+    this.#bodies.push(e.body);
+  }
+
+  get(i: number): StoredAuditEntry {
+    const s = this.#spans;
+    const at = s[3 * i] as number;
+    const pl = s[3 * i + 1] as number;
+    const hl = s[3 * i + 2] as number;
+    return {
+      log: this.#log,
+      seq: i,
+      prevHash: this.#bytes.slice(at, at + pl),
+      hash: this.#bytes.slice(at + pl, at + pl + hl),
+      body: this.#bodies[i] as string,
+    };
+  }
 }
 
 function copyHead(h: StoredAuditHead): StoredAuditHead {

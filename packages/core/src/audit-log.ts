@@ -266,10 +266,232 @@ const optionsSchema = z.strictObject({
  */
 export function auditEntryHash(body: string): Uint8Array {
   if (typeof body !== 'string') throw new OmtError('core.audit.invalid', 'entry body must be a string');
-  return hashLeaf(utf8(body));
+  return nativeLeafHash(body) ?? hashLeaf(utf8(body));
 }
 
-function checkDetails(details: Readonly<Record<string, unknown>>): Record<string, unknown> {
+type OneShotHash = (alg: string, data: string, enc: 'latin1') => string;
+let oneShotHash: OneShotHash | null | undefined;
+
+/**
+ * `SHA-256(0x00 ‖ UTF-8(text))` in one native call where node:crypto's one-shot `hash` exists (it
+ * encodes the string itself: no TextEncoder array, no prefixed copy), for well-formed text only
+ * (a lone surrogate's encoding is left to {@link utf8}); undefined elsewhere (browsers).
+ */
+function nativeLeafHash(text: string): Uint8Array | undefined {
+  return leafHashOf(`\u0000${text}`);
+}
+
+/** SHA-256 of `input` (`0x00 ‖ text`) natively when it is well-formed, else undefined. */
+function leafHashOf(input: string): Uint8Array | undefined {
+  if (oneShotHash === undefined) {
+    const crypto = (
+      globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+    ).process?.getBuiltinModule?.('crypto') as { hash?: OneShotHash } | undefined;
+    const hash = crypto?.hash;
+    oneShotHash =
+      typeof hash === 'function' &&
+      typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+        ? hash
+        : null;
+  }
+  if (oneShotHash === null || !(input as unknown as { isWellFormed(): boolean }).isWellFormed())
+    return undefined;
+  // The digest as latin1 text (one character per byte) copied into a small array: a Buffer result
+  // would cost an off-heap allocation the garbage collector tracks, more than the hash at this size.
+  const digest = oneShotHash('sha256', input, 'latin1');
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = digest.charCodeAt(i);
+  return out;
+}
+
+/** The base64url alphabet (RFC 4648 §5) as character codes. */
+const B64URL_CODES: readonly number[] = /* @__PURE__ */ Array.from(
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
+  (c) => c.charCodeAt(0),
+);
+/** The 43 character codes of a 32-byte hash's text, reused (a string is made of them at once). */
+const HASH_TEXT_CODES: number[] = /* @__PURE__ */ new Array<number>(43).fill(0);
+
+/**
+ * Unpadded base64url of a hash: {@link toBase64Url}'s text, for 32 bytes written straight into one
+ * string (entries name their predecessor's hash; this runs for every entry).
+ */
+function base64Url(b: Uint8Array): string {
+  if (b.length !== 32) return toBase64Url(b);
+  const out = HASH_TEXT_CODES;
+  const A = B64URL_CODES;
+  let o = 0;
+  let i = 0;
+  for (; i < 30; i += 3) {
+    const n = ((b[i] as number) << 16) | ((b[i + 1] as number) << 8) | (b[i + 2] as number);
+    out[o++] = A[n >>> 18] as number;
+    out[o++] = A[(n >>> 12) & 63] as number;
+    out[o++] = A[(n >>> 6) & 63] as number;
+    out[o++] = A[n & 63] as number;
+  }
+  const n = ((b[30] as number) << 8) | (b[31] as number);
+  out[o++] = A[n >>> 10] as number;
+  out[o++] = A[(n >>> 4) & 63] as number;
+  out[o] = A[(n & 15) << 2] as number;
+  return String.fromCharCode.apply(null, out);
+}
+
+/** An event as validated, then its details copied (as their canonical text parses) with that text. */
+interface CheckedEvent {
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string | undefined;
+  readonly outcome: AuditOutcome;
+  details: Record<string, unknown> | undefined;
+  detailsText: string | undefined;
+}
+
+const EVENT_KEYS = /* @__PURE__ */ new Set(['actor', 'action', 'subject', 'outcome', 'details']);
+const OUTCOMES = /* @__PURE__ */ new Set(['allow', 'deny', 'success', 'failure']);
+
+const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+/**
+ * The events when `eventBatchSchema` accepts them (plain objects, each field read once), else
+ * undefined — then the schema decides and words the error. As the schema: unknown keys are what
+ * `for…in` yields; details must be a plain object without enumerable symbol keys (its copy skips
+ * non-enumerable ones; one named `__proto__` is left to the schema). Details are not checked here.
+ */
+function eventsFast(events: unknown): CheckedEvent[] | undefined {
+  if (!Array.isArray(events) || events.length > 10_000) return undefined;
+  const out: CheckedEvent[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const v: unknown = events[i];
+    if (!isPlainRecord(v)) return undefined;
+    for (const k in v) if (!EVENT_KEYS.has(k)) return undefined;
+    const { actor, action, subject, outcome, details } = v;
+    if (
+      typeof actor !== 'string' ||
+      actor.length > 256 ||
+      !NO_CONTROL_RE.test(actor) ||
+      typeof action !== 'string' ||
+      action.length > 128 ||
+      !ACTION_RE.test(action) ||
+      (subject !== undefined &&
+        (typeof subject !== 'string' || subject.length > 1024 || !NO_CONTROL_RE.test(subject))) ||
+      typeof outcome !== 'string' ||
+      !OUTCOMES.has(outcome) ||
+      (details !== undefined &&
+        (!isPlainRecord(details) ||
+          Object.hasOwn(details, '__proto__') ||
+          Object.getOwnPropertySymbols(details).some((k) =>
+            Object.prototype.propertyIsEnumerable.call(details, k),
+          )))
+    ) {
+      return undefined;
+    }
+    out.push({
+      actor,
+      action,
+      subject: subject as string | undefined,
+      outcome: outcome as AuditOutcome,
+      details: details as Record<string, unknown> | undefined,
+      detailsText: undefined,
+    });
+  }
+  return out;
+}
+
+/**
+ * The details checked and copied: as the schema's record copy (own enumerable string keys,
+ * `__proto__` left out, each member read once) then {@link checkDetails}. Flat details (string,
+ * finite number, boolean and null members) are written directly — the same copy and text —
+ * anything else goes through `checkDetails`.
+ */
+function checkDetailsOf(d: Record<string, unknown>): { copy: Record<string, unknown>; text: string } {
+  // §3.2.3: sorted by UTF-16 code units, Array.prototype.sort's default order.
+  const keys = Object.keys(d).sort();
+  // The snapshot, in sorted order; for flat details it becomes the copy itself.
+  const copy: Record<string, unknown> = {};
+  let text = '{';
+  let flat = true;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (k === '__proto__') continue;
+    const v = d[k];
+    copy[k] = v === 0 ? 0 : v; // -0 becomes 0, as JSON.parse of its canonical text gives
+    if (!flat) continue;
+    let t: string;
+    if (typeof v === 'string' && isWellFormed(v)) t = JSON.stringify(v);
+    else if (typeof v === 'number' && Number.isFinite(v)) t = String(v);
+    else if (typeof v === 'boolean') t = v ? 'true' : 'false';
+    else if (v === null) t = 'null';
+    else {
+      flat = false;
+      continue;
+    }
+    if (SECRET_NAME_RE.test(k) || !isWellFormed(k)) flat = false;
+    else text += `${text.length > 1 ? ',' : ''}${JSON.stringify(k)}:${t}`;
+  }
+  text += '}';
+  return !flat || text.length > MAX_DETAILS_CHARS ? checkDetails(copy) : { copy, text };
+}
+
+const hasIsWellFormed = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function';
+
+/** No lone surrogates (what JCS requires of strings); false when the runtime cannot tell quickly. */
+function isWellFormed(s: string): boolean {
+  return hasIsWellFormed && (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Validates a batch argument: the schema's verdicts, then the details checked and copied. */
+function checkEvents(events: readonly AuditEvent[]): CheckedEvent[] {
+  let list = eventsFast(events);
+  if (list === undefined) {
+    list = parseInput(eventBatchSchema(), events, 'core.audit.invalid', 'audit events').map(
+      (e): CheckedEvent => ({
+        actor: e.actor,
+        action: e.action,
+        subject: e.subject,
+        outcome: e.outcome,
+        details: e.details as Record<string, unknown> | undefined,
+        detailsText: undefined,
+      }),
+    );
+  }
+  for (const e of list) {
+    if (e.details === undefined) continue;
+    const d = checkDetailsOf(e.details);
+    e.details = d.copy;
+    e.detailsText = d.text;
+  }
+  return list;
+}
+
+/**
+ * `0x00 ‖ JCS text of entry` — the input of its leaf hash, the text after the first character —
+ * written directly (members in their sorted order) when every string in it is well-formed;
+ * `detailsText` is the canonical text of `entry.details`. Else through the generic canonicalizer
+ * (which also words the error). One flat string serves both the hash and the stored text (a slice
+ * of it), so neither is built twice.
+ */
+function leafInput(entry: AuditEntry, detailsText: string | undefined): string {
+  const { actor, subject } = entry;
+  if (
+    (entry.details !== undefined && detailsText === undefined) ||
+    !isWellFormed(actor) ||
+    (subject !== undefined && !isWellFormed(subject))
+  ) {
+    return `\u0000${canonicalize(entry)}`;
+  }
+  // action, log, outcome, prev and time match ASCII patterns without characters JSON escapes.
+  return `\u0000{"action":"${entry.action}","actor":${JSON.stringify(actor)}${
+    detailsText === undefined ? '' : `,"details":${detailsText}`
+  },"log":"${entry.log}","outcome":"${entry.outcome}","prev":"${entry.prev}","seq":${entry.seq}${
+    subject === undefined ? '' : `,"subject":${JSON.stringify(subject)}`
+  },"time":"${entry.time}","v":1}`;
+}
+
+function checkDetails(details: Readonly<Record<string, unknown>>): {
+  copy: Record<string, unknown>;
+  text: string;
+} {
   let text: string;
   try {
     text = canonicalize(details, { maxDepth: 32 });
@@ -298,7 +520,7 @@ function checkDetails(details: Readonly<Record<string, unknown>>): Record<string
     }
   };
   walk(copy, 'details');
-  return copy;
+  return { copy, text };
 }
 
 /**
@@ -490,11 +712,7 @@ export class AuditLog {
 
   /** Appends several events atomically (all or none) as consecutive entries. */
   async appendBatch(events: readonly AuditEvent[]): Promise<AppendedAuditEntry[]> {
-    const parsed = parseInput(eventBatchSchema(), events, 'core.audit.invalid', 'audit events');
-    const checked = parsed.map((e) => ({
-      ...e,
-      details: e.details === undefined ? undefined : checkDetails(e.details),
-    }));
+    const checked = checkEvents(events);
     if (checked.length === 0) return [];
     return this.#exclusive(async () => {
       for (let attempt = 0; ; attempt++) {
@@ -520,16 +738,7 @@ export class AuditLog {
     });
   }
 
-  #build(
-    events: readonly {
-      actor: string;
-      action: string;
-      subject?: string | undefined;
-      outcome: AuditOutcome;
-      details?: Record<string, unknown> | undefined;
-    }[],
-    tail: { size: number; hash: Uint8Array },
-  ): AppendedAuditEntry[] {
+  #build(events: readonly CheckedEvent[], tail: { size: number; hash: Uint8Array }): AppendedAuditEntry[] {
     const time = rfc3339(this.#clock);
     let prevHash = tail.hash;
     return events.map((ev, i) => {
@@ -543,10 +752,11 @@ export class AuditLog {
         ...(ev.subject === undefined ? {} : { subject: ev.subject }),
         outcome: ev.outcome,
         ...(ev.details === undefined ? {} : { details: ev.details }),
-        prev: toBase64Url(prevHash),
+        prev: base64Url(prevHash),
       };
-      const body = canonicalize(entry);
-      const hash = auditEntryHash(body);
+      const input = leafInput(entry, ev.detailsText);
+      const body = input.slice(1);
+      const hash = leafHashOf(input) ?? auditEntryHash(body);
       const stored: AppendedAuditEntry = { log: this.log, seq: entry.seq, prevHash, hash, body, entry };
       prevHash = hash;
       return stored;

@@ -22,7 +22,8 @@ export function parseInput<S extends $ZodType>(
   if (r.success) return r.data;
   const issues = r.error.issues
     .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    // String() names symbol keys too (Array.join would throw a TypeError on them).
+    .map((i) => `${i.path.length ? i.path.map((k) => String(k)).join('.') : '(root)'}: ${i.message}`)
     .join('; ');
   throw new OmtError(code, `invalid ${what}: ${issues}`, { cause: r.error });
 }

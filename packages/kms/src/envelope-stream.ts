@@ -148,6 +148,14 @@ export class ByteReader {
 
   /** Up to `n` bytes; fewer only at the end of the input. A view whenever one chunk holds them. */
   async read(n: number): Promise<Uint8Array> {
+    return this.readNow(n);
+  }
+
+  /**
+   * {@link read}, answered at once (no promise) when the bytes are buffered or the source hands
+   * its next chunk over synchronously.
+   */
+  readNow(n: number): Uint8Array | Promise<Uint8Array> {
     const avail = this.#buf.length - this.#off;
     if (avail >= n) {
       const out = this.#buf.subarray(this.#off, this.#off + n);
@@ -157,16 +165,30 @@ export class ByteReader {
     // Nothing buffered and the next chunk holds the whole request (a frame written as its own
     // chunk, as encryptStream emits them): hand out a view of the chunk, no copy.
     if (avail === 0) {
-      const c = await this.#pull();
-      if (c === undefined) return EMPTY;
-      this.#buf = c;
-      this.#off = 0;
-      if (c.length >= n) {
-        this.#off = n;
-        return c.subarray(0, n);
-      }
-      return this.read(n);
+      if (this.#done) return EMPTY;
+      const c = this.#source.next();
+      return c instanceof Promise ? c.then((x) => this.#took(x, n)) : this.#took(c, n);
     }
+    return this.#gather(n, avail);
+  }
+
+  /** {@link readNow} once the next chunk `c` (undefined: the end) arrived on an empty buffer. */
+  #took(c: Uint8Array | undefined, n: number): Uint8Array | Promise<Uint8Array> {
+    if (c === undefined) {
+      this.#done = true;
+      return EMPTY;
+    }
+    this.#buf = c;
+    this.#off = 0;
+    if (c.length >= n) {
+      this.#off = n;
+      return c.subarray(0, n);
+    }
+    return this.readNow(n);
+  }
+
+  /** `n` bytes (fewer at the end) gathered from the `avail` buffered ones and the next chunks. */
+  async #gather(n: number, avail: number): Promise<Uint8Array> {
     const out = new Uint8Array(n);
     out.set(this.#buf.subarray(this.#off), 0);
     let filled = avail;
@@ -260,7 +282,8 @@ export class FrameSealer {
   }
 
   async #seal(final: boolean, plaintext: Uint8Array, out: Uint8Array[]): Promise<void> {
-    const [head, ct, tag] = await this.#cipher.sealFrameDetached(this.#index++, final, plaintext);
+    const parts = this.#cipher.sealFrameDetachedNow(this.#index++, final, plaintext);
+    const [head, ct, tag] = parts instanceof Promise ? await parts : parts;
     out.push(head);
     if (ct.buffer === tag.buffer && ct.byteOffset + ct.length === tag.byteOffset) {
       out.push(new Uint8Array(ct.buffer, ct.byteOffset, ct.length + tag.length));
@@ -389,8 +412,8 @@ export class FrameOpener {
     this.#fs = cipher.header.frameSize;
   }
 
-  async #read(n: number): Promise<Uint8Array> {
-    return this.#reader.readBuffered(n) ?? (await this.#reader.read(n));
+  #read(n: number): Uint8Array | Promise<Uint8Array> {
+    return this.#reader.readBuffered(n) ?? this.#reader.readNow(n);
   }
 
   /** The next authenticated plaintext (never empty), or undefined once the final frame was released. */
@@ -407,17 +430,20 @@ export class FrameOpener {
   async #step(): Promise<void> {
     const fs = this.#fs;
     const index = this.#index++;
-    const kind = await this.#read(1);
+    const k = this.#read(1);
+    const kind = k instanceof Promise ? await k : k;
     if (kind.length === 0) throw new OmtError('kms.envelope.truncated', 'stream ends before its final frame');
     if (kind[0] === FRAME_KIND.regular) {
       if (fs === 0) throw new OmtError('kms.envelope.malformed', 'a record envelope has only a final frame');
-      const plain = await this.#open(index, false, fs);
+      const p = this.#open(index, false, fs);
+      const plain = p instanceof Promise ? await p : p;
       if (this.#pending !== undefined) this.#ready.push(this.#pending);
       this.#pending = plain;
       return;
     }
     if (kind[0] === FRAME_KIND.final) {
-      const lenBytes = await this.#read(4);
+      const l = this.#read(4);
+      const lenBytes = l instanceof Promise ? await l : l;
       if (lenBytes.length < 4) throw new OmtError('kms.envelope.truncated', 'final frame is cut short');
       const len = new DataView(lenBytes.buffer, lenBytes.byteOffset, 4).getUint32(0);
       if (fs !== 0 && len > fs)
@@ -425,7 +451,8 @@ export class FrameOpener {
       if (fs === 0 && len > 256 * 1024 * 1024) {
         throw new OmtError('kms.envelope.malformed', 'record too large to stream (use a framed envelope)');
       }
-      const plain = await this.#open(index, true, len);
+      const p = this.#open(index, true, len);
+      const plain = p instanceof Promise ? await p : p;
       if (!(await this.#reader.atEnd()))
         throw new OmtError('kms.envelope.trailing-data', 'bytes follow the final frame');
       this.#finished = true;
@@ -437,16 +464,26 @@ export class FrameOpener {
     throw new OmtError('kms.envelope.malformed', `unknown frame kind at frame ${index}`);
   }
 
-  async #open(index: number, final: boolean, len: number): Promise<Uint8Array> {
-    const ct = await this.#read(len);
-    const tag = ct.length === len ? await this.#read(FRAME_TAG_SIZE) : undefined;
-    if (tag === undefined || tag.length < FRAME_TAG_SIZE) {
+  /** Reads frame `index`'s ciphertext (`len` bytes) and tag and opens them (at once when it can). */
+  #open(index: number, final: boolean, len: number): Uint8Array | Promise<Uint8Array> {
+    const ct = this.#read(len);
+    return ct instanceof Promise
+      ? ct.then((c) => this.#openTagged(index, final, len, c))
+      : this.#openTagged(index, final, len, ct);
+  }
+
+  #openTagged(index: number, final: boolean, len: number, ct: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    const cut = (): never => {
       throw new OmtError(
         'kms.envelope.truncated',
         final ? 'final frame is cut short' : `frame ${index} is cut short`,
       );
-    }
-    return this.#cipher.openFrameDetached(index, final, ct, tag);
+    };
+    if (ct.length !== len) cut();
+    const tag = this.#read(FRAME_TAG_SIZE);
+    const open = (t: Uint8Array): Uint8Array | Promise<Uint8Array> =>
+      t.length < FRAME_TAG_SIZE ? cut() : this.#cipher.openFrameDetachedNow(index, final, ct, t);
+    return tag instanceof Promise ? tag.then(open) : open(tag);
   }
 }
 

@@ -126,6 +126,21 @@ export function isEncryptionContext(v: unknown): v is EncryptionContext {
   return Reflect.ownKeys(v).length === n;
 }
 
+/**
+ * {@link isEncryptionContext} for a context decoded from a header (built with `Object.fromEntries`
+ * or as own data properties by the direct reader): no symbol-keyed or hidden members to look for.
+ */
+function isDecodedContext(v: unknown): v is EncryptionContext {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  const keys = Object.keys(v);
+  if (keys.length > 32) return false;
+  for (const k of keys) {
+    const x = (v as Record<string, unknown>)[k];
+    if (!CONTEXT_KEY_RE.test(k) || typeof x !== 'string' || x.length > 1024) return false;
+  }
+  return true;
+}
+
 const isVersion = (v: unknown): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 2 ** 31 - 1;
 const isBytesOf = (v: unknown, min: number, max: number): v is Uint8Array =>
@@ -158,6 +173,17 @@ function checkHeaderFast(o: Record<string, unknown>): EnvelopeHeader | undefined
   }
   const hasRef = 'ref' in o;
   if (n !== (hasRef ? 15 : 14)) return undefined;
+  return checkHeaderFields(o, hasRef);
+}
+
+/**
+ * {@link checkHeaderFast} once the key set is known to be right (`ref` present iff `hasRef`): the
+ * fields checked and the header built, or undefined.
+ */
+function checkHeaderFields(
+  o: Readonly<Record<string, unknown>>,
+  hasRef: boolean,
+): EnvelopeHeader | undefined {
   const { tenant, service, object, l1, l2, l3, mid, wk, nonce, frame, commit, ctx, ref } = o;
   if (
     o.v !== 1 ||
@@ -176,12 +202,12 @@ function checkHeaderFast(o: Record<string, unknown>): EnvelopeHeader | undefined
     frame < 0 ||
     frame > MAX_FRAME_SIZE ||
     !isBytesOf(commit, 32, 32) ||
-    !isEncryptionContext(ctx) ||
+    !isDecodedContext(ctx) ||
     (hasRef && !isObjectRef(ref))
   ) {
     return undefined;
   }
-  return {
+  const header: { -readonly [K in keyof EnvelopeHeader]: EnvelopeHeader[K] } = {
     version: 1,
     suite: 1,
     tenant,
@@ -196,8 +222,9 @@ function checkHeaderFast(o: Record<string, unknown>): EnvelopeHeader | undefined
     frameSize: frame,
     commitment: commit,
     context: ctx,
-    ...(hasRef ? { objectRef: ref as string } : {}),
   };
+  if (hasRef) header.objectRef = ref as string;
+  return header;
 }
 
 const version = z
@@ -624,7 +651,7 @@ function parseHeaderFast(body: Uint8Array): EnvelopeHeader | undefined {
   if (wk === undefined || !r.key(K_CTX)) return undefined;
   const n = r.head(5);
   if (n < 0 || n > 32) return undefined;
-  const pairs: [string, string][] = [];
+  const ctx: Record<string, string> = {};
   let prevFrom = -1;
   let prevTo = -1;
   for (let i = 0; i < n; i++) {
@@ -636,7 +663,10 @@ function parseHeaderFast(body: Uint8Array): EnvelopeHeader | undefined {
     prevTo = r.pos;
     const v = r.text();
     if (v === undefined) return undefined;
-    pairs.push([k, v]);
+    // Own data properties as Object.fromEntries makes them (the generic path), even for `__proto__`.
+    if (k === '__proto__')
+      Object.defineProperty(ctx, k, { value: v, writable: true, enumerable: true, configurable: true });
+    else ctx[k] = v;
   }
   if (!r.key(K_MID)) return undefined;
   const mid = r.bytes();
@@ -660,26 +690,12 @@ function parseHeaderFast(body: Uint8Array): EnvelopeHeader | undefined {
   if (tenant === undefined || !r.key(K_SERVICE)) return undefined;
   const service = r.text();
   if (service === undefined || r.pos !== body.length) return undefined;
-  // As the generic path builds it (own data properties, even for a key named `__proto__`);
-  // the fields are then checked exactly as the generic path's fast check does.
-  const ctx = Object.fromEntries(pairs);
-  return checkHeaderFast({
-    v: 1,
-    suite: 1,
-    tenant,
-    service,
-    object,
-    l1,
-    l2,
-    l3,
-    mid,
-    wk,
-    nonce,
-    frame,
-    commit,
-    ctx,
-    ...(ref === undefined ? {} : { ref }),
-  });
+  // The fields are checked exactly as the generic path's fast check does (the key set is right
+  // by construction).
+  return checkHeaderFields(
+    { v: 1, suite: 1, tenant, service, object, l1, l2, l3, mid, wk, nonce, frame, commit, ctx, ref },
+    ref !== undefined,
+  );
 }
 
 /**
@@ -729,14 +745,24 @@ export function readEnvelopeHeader(input: Uint8Array): { header: EnvelopeHeader;
   ) {
     throw fail('kms.envelope.truncated', 'envelope ends inside its prefix');
   }
-  const len = readEnvelopePrefix(bytes.subarray(0, ENVELOPE_PREFIX_SIZE));
-  if (bytes.length < ENVELOPE_PREFIX_SIZE + len)
-    throw fail('kms.envelope.truncated', 'envelope ends inside its header');
-  const headerBytes = bytes.subarray(0, ENVELOPE_PREFIX_SIZE + len);
-  const quick = parseHeaderFast(headerBytes.subarray(ENVELOPE_PREFIX_SIZE));
-  if (quick !== undefined) return { header: quick, headerLength: headerBytes.length };
+  // The usual prefix read in place (no views); anything else goes through readEnvelopePrefix.
+  const len =
+    bytes.length >= ENVELOPE_PREFIX_SIZE &&
+    bytes[0] === 0x4f && // O
+    bytes[1] === 0x4d && // M
+    bytes[2] === 0x54 && // T
+    bytes[3] === 0x45 && // E
+    bytes[4] === ENVELOPE_FORMAT
+      ? getU32(bytes, 5)
+      : 0;
+  const headerLength =
+    ENVELOPE_PREFIX_SIZE +
+    (len > 0 && len <= MAX_HEADER_SIZE ? len : readEnvelopePrefix(bytes.subarray(0, ENVELOPE_PREFIX_SIZE)));
+  if (bytes.length < headerLength) throw fail('kms.envelope.truncated', 'envelope ends inside its header');
+  const quick = parseHeaderFast(bytes.subarray(ENVELOPE_PREFIX_SIZE, headerLength));
+  if (quick !== undefined) return { header: quick, headerLength };
   const { header } = _parseEnvelopeHeaderGeneric(bytes);
-  return { header, headerLength: headerBytes.length };
+  return { header, headerLength };
 }
 
 /** A plain Uint8Array over the same bytes, so `slice` copies even for a Node Buffer (whose `slice` is a view). */
@@ -870,10 +896,38 @@ export function deriveEnvelopeKeys(
 type TupleItem = string | number | Uint8Array | EncryptionContext | null;
 
 function encodeTuple(items: readonly TupleItem[]): Uint8Array {
+  // Written into the scratch when it surely fits (no exact sizing pass), then copied out.
+  if (tupleBound(items) <= TUPLE_SCRATCH.length) {
+    return TUPLE_SCRATCH.slice(0, writeTuple(TUPLE_SCRATCH, TUPLE_SCRATCH_VIEW, 0, items));
+  }
   const out = new Uint8Array(tupleSize(items));
   const end = writeTuple(out, new DataView(out.buffer), 0, items);
   return end === out.length ? out : out.subarray(0, end);
 }
+
+/**
+ * An upper bound of the encoded size (a UTF-16 unit is at most 3 UTF-8 bytes), cheaper than
+ * {@link tupleSize}: no pass over the characters.
+ */
+function tupleBound(items: readonly TupleItem[]): number {
+  let n = 0;
+  for (const it of items) {
+    n += 5;
+    if (it === null) continue;
+    if (typeof it === 'string') n += 3 * it.length;
+    else if (typeof it === 'number') n += 8;
+    else if (it instanceof Uint8Array) n += it.length;
+    else for (const k in it) n += 10 + 3 * (k.length + (it[k] as string).length);
+  }
+  return n;
+}
+
+/**
+ * Scratch the AAD tuples and the header binding are written into: filled and read (hashed or
+ * copied out) within one synchronous call, never handed out. Nothing secret goes into them.
+ */
+const TUPLE_SCRATCH = /* @__PURE__ */ new Uint8Array(4096);
+const TUPLE_SCRATCH_VIEW = /* @__PURE__ */ new DataView(TUPLE_SCRATCH.buffer);
 
 /** UTF-8 length of a string (exact: lone surrogates count as U+FFFD, as TextEncoder writes them). */
 function utf8Length(s: string): number {
@@ -976,16 +1030,16 @@ export function headerBindingHash(header: EnvelopeHeader, engine?: AeadEngine): 
     header.context,
     header.objectRef ?? null,
   ];
-  // Hashed at once and never handed out: written into a reused buffer when it fits.
-  const size = tupleSize(items);
-  const buf = size <= BINDING_SCRATCH.length ? BINDING_SCRATCH : new Uint8Array(size);
-  const end = writeTuple(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), 0, items);
-  const bytes = buf.subarray(0, end);
+  // Hashed at once and never handed out: written into the scratch when it surely fits.
+  let bytes: Uint8Array;
+  if (tupleBound(items) <= TUPLE_SCRATCH.length) {
+    bytes = TUPLE_SCRATCH.subarray(0, writeTuple(TUPLE_SCRATCH, TUPLE_SCRATCH_VIEW, 0, items));
+  } else {
+    const buf = new Uint8Array(tupleSize(items));
+    bytes = buf.subarray(0, writeTuple(buf, new DataView(buf.buffer), 0, items));
+  }
   return engine?.sha256 === undefined ? sha256(bytes) : engine.sha256(bytes);
 }
-
-/** Scratch for {@link headerBindingHash} (headers are small; larger ones get their own buffer). */
-const BINDING_SCRATCH = /* @__PURE__ */ new Uint8Array(4096);
 
 /** Constant-time comparison of commitments. */
 function sameCommitment(a: Uint8Array, b: Uint8Array): boolean {
@@ -1008,12 +1062,22 @@ export class EnvelopeCipher {
   readonly #key: AeadKey;
   readonly #engine: AeadEngine;
   readonly #headerHash: Uint8Array;
+  /** The raw key bytes of a one-shot cipher whose engine takes them directly: wiped by `dispose`. */
+  readonly #raw: Uint8Array | undefined;
+  #disposed = false;
 
-  private constructor(header: EnvelopeHeader, key: AeadKey, engine: AeadEngine, headerHash: Uint8Array) {
+  private constructor(
+    header: EnvelopeHeader,
+    key: AeadKey,
+    engine: AeadEngine,
+    headerHash: Uint8Array,
+    raw?: Uint8Array,
+  ) {
     this.header = header;
     this.#key = key;
     this.#engine = engine;
     this.#headerHash = headerHash;
+    this.#raw = raw;
   }
 
   /**
@@ -1042,6 +1106,45 @@ export class EnvelopeCipher {
     }
   }
 
+  /**
+   * {@link create} for a cipher that seals or opens one record and is then {@link dispose}d (the
+   * caller does so in a `finally`). With an engine that takes raw keys (`acceptsRawKeys`) the key
+   * bytes are not imported: the cipher keeps `keys.key` itself and `dispose` wipes it, and it is
+   * returned at once (no promise); with any other engine this is `create`.
+   */
+  static createOneShot(
+    header: EnvelopeHeader,
+    keys: { key: Uint8Array; commitment: Uint8Array },
+    engine: AeadEngine = webCryptoAead,
+  ): EnvelopeCipher | Promise<EnvelopeCipher> {
+    if (engine.acceptsRawKeys !== true) return EnvelopeCipher.create(header, keys, engine);
+    if (!sameCommitment(keys.commitment, header.commitment)) {
+      keys.key.fill(0);
+      throw fail(
+        'kms.envelope.commitment-mismatch',
+        'the data key does not match the envelope key commitment',
+      );
+    }
+    try {
+      return new EnvelopeCipher(header, keys.key, engine, headerBindingHash(header, engine), keys.key);
+    } catch (e) {
+      keys.key.fill(0);
+      throw e;
+    }
+  }
+
+  /** Wipes the key bytes a one-shot cipher holds; the cipher refuses every later use. */
+  dispose(): void {
+    this.#disposed = true;
+    this.#raw?.fill(0);
+  }
+
+  /** The key for the engine (refused once disposed: a wiped raw key would be all zeros). */
+  #liveKey(): AeadKey {
+    if (this.#disposed) throw fail('kms.input.invalid', 'the envelope cipher was disposed');
+    return this.#key;
+  }
+
   /** `nonce XOR index` in the last 8 bytes (index < 2⁵³: the high word is `index / 2³²`). */
   #iv(index: number): Uint8Array {
     const iv = this.header.nonce.slice();
@@ -1061,21 +1164,22 @@ export class EnvelopeCipher {
   }
 
   /** The ciphertext and the tag of frame `index` (views of one buffer unless the engine gives them apart). */
-  async #seal(
+  #seal(
     index: number,
     final: boolean,
     plaintext: Uint8Array,
-  ): Promise<readonly [Uint8Array, Uint8Array]> {
+  ): readonly [Uint8Array, Uint8Array] | Promise<readonly [Uint8Array, Uint8Array]> {
     if (!final && plaintext.length !== this.header.frameSize) {
       throw fail('kms.input.invalid', 'regular frames carry exactly frameSize bytes');
     }
     if (plaintext.length > MAX_RECORD_SIZE) throw fail('kms.input.invalid', 'frame too large');
+    const key = this.#liveKey();
     const iv = this.#iv(index);
     const aad = this.#aad(index, final, plaintext.length);
     const e = this.#engine;
-    if (e.sealDetached !== undefined) return e.sealDetached(this.#key, iv, aad, plaintext);
-    const sealed = await e.seal(this.#key, iv, aad, plaintext);
-    return [sealed.subarray(0, sealed.length - TAG), sealed.subarray(sealed.length - TAG)];
+    if (e.sealDetached !== undefined) return e.sealDetached(key, iv, aad, plaintext);
+    const sealed = e.seal(key, iv, aad, plaintext);
+    return sealed instanceof Promise ? sealed.then(splitTag) : splitTag(sealed);
   }
 
   /**
@@ -1101,8 +1205,25 @@ export class EnvelopeCipher {
     final: boolean,
     plaintext: Uint8Array,
   ): Promise<[head: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array]> {
-    const [ct, tag] = await this.#seal(index, final, plaintext);
-    return [frameHead(final, plaintext.length), ct, tag];
+    return this.sealFrameDetachedNow(index, final, plaintext);
+  }
+
+  /**
+   * {@link sealFrameDetached}, answered at once (no promise) when the engine seals synchronously.
+   * @internal the stream path
+   */
+  sealFrameDetachedNow(
+    index: number,
+    final: boolean,
+    plaintext: Uint8Array,
+  ):
+    | [head: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array]
+    | Promise<[head: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array]> {
+    const parts = this.#seal(index, final, plaintext);
+    const n = plaintext.length;
+    return parts instanceof Promise
+      ? parts.then(([ct, tag]) => [frameHead(final, n), ct, tag])
+      : [frameHead(final, n), parts[0], parts[1]];
   }
 
   /** Seals frame `index` into one byte string (see {@link sealFrameParts}). */
@@ -1121,11 +1242,25 @@ export class EnvelopeCipher {
    * mode) followed by the one final frame, written into one buffer.
    */
   async sealRecord(plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.sealRecordNow(plaintext);
+  }
+
+  /**
+   * {@link sealRecord}, answered at once (no promise) when the engine seals synchronously.
+   * @internal the warm encrypt path
+   */
+  sealRecordNow(plaintext: Uint8Array): Uint8Array | Promise<Uint8Array> {
     if (this.header.frameSize !== 0) throw fail('kms.input.invalid', 'not a record envelope');
-    const [ct, tag] = await this.#seal(0, true, plaintext);
+    const parts = this.#seal(0, true, plaintext);
+    const n = plaintext.length;
+    return parts instanceof Promise ? parts.then((p) => this.#recordOf(n, p)) : this.#recordOf(n, parts);
+  }
+
+  /** The header and the final frame of `length` plaintext bytes, in one buffer. */
+  #recordOf(length: number, [ct, tag]: readonly [Uint8Array, Uint8Array]): Uint8Array {
     const { out, length: h } = encodeHeaderWithRoom(this.header, 5 + ct.length + TAG);
     out[h] = FRAME_FINAL;
-    putU32(out, h + 1, plaintext.length);
+    putU32(out, h + 1, length);
     out.set(ct, h + 5);
     out.set(tag, h + 5 + ct.length);
     return out;
@@ -1133,13 +1268,29 @@ export class EnvelopeCipher {
 
   /** Opens the ciphertext‖tag of frame `index`; `kms.envelope.auth-failed` when it does not authenticate. */
   async openFrame(index: number, final: boolean, sealed: Uint8Array): Promise<Uint8Array> {
+    return this.openFrameNow(index, final, sealed);
+  }
+
+  /**
+   * {@link openFrame}, answered at once (no promise) when the engine opens synchronously; its
+   * errors are thrown (or rejected) as `kms.envelope.auth-failed` all the same.
+   * @internal the warm decrypt path
+   */
+  openFrameNow(index: number, final: boolean, sealed: Uint8Array): Uint8Array | Promise<Uint8Array> {
     const length = sealed.length - TAG;
     if (length < 0) throw fail('kms.envelope.truncated', `frame ${index} is shorter than its tag`);
+    const key = this.#liveKey();
+    let plain: Uint8Array | Promise<Uint8Array>;
     try {
-      return await this.#engine.open(this.#key, this.#iv(index), this.#aad(index, final, length), sealed);
+      plain = this.#engine.open(key, this.#iv(index), this.#aad(index, final, length), sealed);
     } catch (e) {
       throw authFailed(index, e);
     }
+    return plain instanceof Promise
+      ? plain.catch((e: unknown) => {
+          throw authFailed(index, e);
+        })
+      : plain;
   }
 
   /**
@@ -1153,20 +1304,41 @@ export class EnvelopeCipher {
     ciphertext: Uint8Array,
     tag: Uint8Array,
   ): Promise<Uint8Array> {
+    return this.openFrameDetachedNow(index, final, ciphertext, tag);
+  }
+
+  /**
+   * {@link openFrameDetached}, answered at once (no promise) when the engine opens synchronously;
+   * its errors are thrown (or rejected) as `kms.envelope.auth-failed` all the same.
+   * @internal the stream path
+   */
+  openFrameDetachedNow(
+    index: number,
+    final: boolean,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array> {
     if (tag.length !== TAG) throw fail('kms.envelope.truncated', `frame ${index} is shorter than its tag`);
     const e = this.#engine;
-    if (e.openDetached === undefined) return this.openFrame(index, final, joinAdjacent(ciphertext, tag));
+    if (e.openDetached === undefined) return this.openFrameNow(index, final, joinAdjacent(ciphertext, tag));
+    const key = this.#liveKey();
+    let plain: Uint8Array | Promise<Uint8Array>;
     try {
-      return await e.openDetached(
-        this.#key,
+      plain = e.openDetached(
+        key,
         this.#iv(index),
         this.#aad(index, final, ciphertext.length),
         ciphertext,
         tag,
       );
-    } catch (e) {
-      throw authFailed(index, e);
+    } catch (err) {
+      throw authFailed(index, err);
     }
+    return plain instanceof Promise
+      ? plain.catch((err: unknown) => {
+          throw authFailed(index, err);
+        })
+      : plain;
   }
 }
 
@@ -1205,6 +1377,11 @@ function frameHead(final: boolean, length: number): Uint8Array {
   return head;
 }
 
+/** A sealed frame as `[ciphertext, tag]` views. */
+function splitTag(sealed: Uint8Array): readonly [Uint8Array, Uint8Array] {
+  return [sealed.subarray(0, sealed.length - TAG), sealed.subarray(sealed.length - TAG)];
+}
+
 /** `a ‖ b`: a view when `b` directly follows `a` in the same buffer, else a copy. */
 function joinAdjacent(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) {
@@ -1229,6 +1406,36 @@ export const FRAME_TAG_SIZE: 16 = TAG;
  * trailing bytes, or a frame that does not authenticate; returns the concatenated plaintext.
  */
 export async function openEnvelopeBody(cipher: EnvelopeCipher, body: Uint8Array): Promise<Uint8Array> {
+  return openEnvelopeBodyNow(cipher, body);
+}
+
+/**
+ * {@link openEnvelopeBody}, answered at once (no promise) for a record (one final frame) when the
+ * engine opens synchronously.
+ * @internal the warm decrypt path
+ */
+export function openEnvelopeBodyNow(
+  cipher: EnvelopeCipher,
+  body: Uint8Array,
+): Uint8Array | Promise<Uint8Array> {
+  if (cipher.header.frameSize !== 0 || body[0] !== FRAME_FINAL) return openFrames(cipher, body);
+  // A record: exactly one final frame, the checks as below.
+  if (body.length < 5) throw fail('kms.envelope.truncated', 'final frame is cut short');
+  const len = getU32(body, 1);
+  const end = 5 + len + TAG;
+  if (end > body.length) throw fail('kms.envelope.truncated', 'final frame is cut short');
+  if (end !== body.length) {
+    // Authenticate first (as below), then refuse the trailing bytes.
+    const plain = cipher.openFrameNow(0, true, body.subarray(5, end));
+    const trailing = (): never => {
+      throw fail('kms.envelope.trailing-data', 'bytes follow the final frame');
+    };
+    return plain instanceof Promise ? plain.then(trailing) : trailing();
+  }
+  return cipher.openFrameNow(0, true, body.subarray(5, end));
+}
+
+async function openFrames(cipher: EnvelopeCipher, body: Uint8Array): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const fs = cipher.header.frameSize;
   let off = 0;

@@ -51,11 +51,45 @@ export async function wrapKeyBytes(
   random: RandomSource = platformRandom,
   engine: AeadEngine = webCryptoAead,
 ): Promise<Uint8Array> {
-  const nonce = random(12);
-  let ct: Uint8Array;
-  let tag: Uint8Array | undefined;
-  if (engine.sealDetached === undefined) ct = await engine.seal(kek, nonce, aad, key);
-  else [ct, tag] = await engine.sealDetached(kek, nonce, aad, key);
+  return wrapKeyBytesNow(kek, key, aad, random, engine);
+}
+
+/**
+ * {@link wrapKeyBytes}, answered at once (no promise) when the engine seals synchronously.
+ * @internal the warm encrypt path
+ */
+export function wrapKeyBytesNow(
+  kek: AeadKey,
+  key: Uint8Array,
+  aad: Uint8Array,
+  random: RandomSource = platformRandom,
+  engine: AeadEngine = webCryptoAead,
+): Uint8Array | Promise<Uint8Array> {
+  return wrapKeyBytesWithNonce(kek, key, aad, random(12), engine);
+}
+
+/**
+ * {@link wrapKeyBytesNow} under a given fresh random 12-byte nonce (the caller drew it).
+ * @internal the warm encrypt path
+ */
+export function wrapKeyBytesWithNonce(
+  kek: AeadKey,
+  key: Uint8Array,
+  aad: Uint8Array,
+  nonce: Uint8Array,
+  engine: AeadEngine,
+): Uint8Array | Promise<Uint8Array> {
+  if (engine.sealDetached === undefined) {
+    const sealed = engine.seal(kek, nonce, aad, key);
+    return sealed instanceof Promise ? sealed.then((ct) => blobOf(nonce, ct)) : blobOf(nonce, sealed);
+  }
+  const parts = engine.sealDetached(kek, nonce, aad, key);
+  return parts instanceof Promise
+    ? parts.then(([ct, tag]) => blobOf(nonce, ct, tag))
+    : blobOf(nonce, parts[0], parts[1]);
+}
+
+function blobOf(nonce: Uint8Array, ct: Uint8Array, tag?: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + 12 + ct.length + (tag?.length ?? 0));
   out[0] = KEY_WRAP_FORMAT;
   out.set(nonce, 1);
@@ -78,16 +112,40 @@ export async function unwrapKeyBytes(
   aad: Uint8Array,
   engine: AeadEngine = webCryptoAead,
 ): Promise<Uint8Array> {
+  return unwrapKeyBytesNow(kek, blob, aad, engine);
+}
+
+/**
+ * {@link unwrapKeyBytes}, answered at once (no promise) when the engine opens synchronously; its
+ * errors are thrown (or rejected) as `kms.unwrap.failed` all the same.
+ * @internal the warm decrypt path
+ */
+export function unwrapKeyBytesNow(
+  kek: AeadKey,
+  blob: Uint8Array,
+  aad: Uint8Array,
+  engine: AeadEngine = webCryptoAead,
+): Uint8Array | Promise<Uint8Array> {
   if (!(blob instanceof Uint8Array) || blob.length < KEY_WRAP_OVERHEAD + 1 || blob[0] !== KEY_WRAP_FORMAT) {
     throw new OmtError('kms.unwrap.failed', 'wrapped key is malformed');
   }
+  let opened: Uint8Array | Promise<Uint8Array>;
   try {
-    return await engine.open(kek, blob.subarray(1, 13), aad, blob.subarray(13));
+    opened = engine.open(kek, blob.subarray(1, 13), aad, blob.subarray(13));
   } catch (e) {
-    throw new OmtError('kms.unwrap.failed', 'wrapped key does not authenticate under this key and context', {
-      cause: e,
-    });
+    throw unwrapFailed(e);
   }
+  return opened instanceof Promise
+    ? opened.catch((e: unknown) => {
+        throw unwrapFailed(e);
+      })
+    : opened;
+}
+
+function unwrapFailed(cause: unknown): OmtError {
+  return new OmtError('kms.unwrap.failed', 'wrapped key does not authenticate under this key and context', {
+    cause,
+  });
 }
 
 /**

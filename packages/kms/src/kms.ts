@@ -29,7 +29,7 @@ import {
   isEncryptionContext,
   MAX_FRAME_SIZE,
   MAX_RECORD_SIZE,
-  openEnvelopeBody,
+  openEnvelopeBodyNow,
   parseEnvelopeHeader,
   readEnvelopeHeader,
 } from './envelope.js';
@@ -43,8 +43,8 @@ import {
 } from './envelope-stream.js';
 import { KmsGovernance } from './governance.js';
 import { KeyHierarchy } from './key-hierarchy.js';
-import { unwrapKeyBytes, wrapKeyBytes } from './key-wrap.js';
-import type { AeadEngine, KeyStore, RootKeyProvider } from './ports.js';
+import { unwrapKeyBytes, unwrapKeyBytesNow, wrapKeyBytes, wrapKeyBytesWithNonce } from './key-wrap.js';
+import type { AeadEngine, AeadKey, KeyStore, RootKeyProvider } from './ports.js';
 import { pooledRandom } from './random-pool.js';
 import {
   isObjectId,
@@ -55,7 +55,7 @@ import {
   ServiceNameSchema,
   TenantNameSchema,
 } from './record-schemas.js';
-import { Unsealer, type UnsealerStats } from './unsealer.js';
+import { type ActiveServiceKey, type TenantPolicy, Unsealer, type UnsealerStats } from './unsealer.js';
 
 /** Options of {@link createKms}. */
 export interface KmsOptions {
@@ -143,10 +143,12 @@ type DecryptArgs = z.output<typeof decryptSchema>;
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
-/** True when every own key of `o` is listed (what `.strict()` demands). */
+/**
+ * True when every key `for…in` yields is listed: what `.strict()` demands (zod finds unknown keys
+ * the same way, so symbol-keyed and non-enumerable properties are ignored by both).
+ */
 function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
-  const keys = Reflect.ownKeys(o);
-  for (const k of keys) if (typeof k !== 'string' || !allowed.has(k)) return false;
+  for (const k in o) if (!allowed.has(k)) return false;
   return true;
 }
 
@@ -188,15 +190,16 @@ function encryptArgsFast(v: unknown): EncryptArgs | undefined {
   ) {
     return undefined;
   }
-  return {
+  const out: { -readonly [K in keyof EncryptArgs]: EncryptArgs[K] } = {
     principal,
     tenant,
     service,
     objectId,
-    ...(ctx === undefined ? {} : { context: ctx as EncryptionContext }),
-    ...(shreddable === undefined ? {} : { shreddable }),
-    ...(frameSize === undefined ? {} : { frameSize: frameSize as number }),
   };
+  if (ctx !== undefined) out.context = ctx as EncryptionContext;
+  if (shreddable !== undefined) out.shreddable = shreddable;
+  if (frameSize !== undefined) out.frameSize = frameSize as number;
+  return out;
 }
 
 /** {@link encryptArgsFast} for decrypt options. */
@@ -216,15 +219,12 @@ function decryptArgsFast(v: unknown): DecryptArgs | undefined {
   ) {
     return undefined;
   }
-  return {
-    principal,
-    expect: {
-      ...(tenant === undefined ? {} : { tenant }),
-      ...(service === undefined ? {} : { service }),
-      ...(objectId === undefined ? {} : { objectId }),
-      ...(ctx === undefined ? {} : { context: ctx as EncryptionContext }),
-    },
-  };
+  const x: { tenant?: string; service?: string; objectId?: string; context?: EncryptionContext } = {};
+  if (tenant !== undefined) x.tenant = tenant;
+  if (service !== undefined) x.service = service;
+  if (objectId !== undefined) x.objectId = objectId;
+  if (ctx !== undefined) x.context = ctx as EncryptionContext;
+  return { principal, expect: x };
 }
 
 const bytesSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected a Uint8Array');
@@ -243,6 +243,35 @@ function parse<S extends z.ZodType>(schema: S, v: unknown, what: string): z.outp
 }
 
 const subjectOf = (h: EnvelopeHeader): string => `object:${h.tenant}/${h.service}/${h.objectId}`;
+
+const EMPTY = new Uint8Array(0);
+
+/** Whether the tenant's policy lets `principal` perform `op` with the keys of `service`. */
+function granted(
+  policy: TenantPolicy,
+  principal: string,
+  service: string,
+  op: 'encrypt' | 'decrypt',
+): boolean {
+  return policy.grants.some(
+    (g) =>
+      (g.principal === principal || g.principal === '*') &&
+      (g.service === service || g.service === '*') &&
+      g.operations.includes(op),
+  );
+}
+
+/** True when `header` matches every field of the expectation (else the slow path words the denial). */
+function meetsExpectation(header: EnvelopeHeader, x: EnvelopeExpectation | undefined): boolean {
+  if (x === undefined) return true;
+  if (x.tenant !== undefined && x.tenant !== header.tenant) return false;
+  if (x.service !== undefined && x.service !== header.service) return false;
+  if (x.objectId !== undefined && x.objectId !== header.objectId) return false;
+  if (x.context !== undefined) {
+    for (const k of Object.keys(x.context)) if (header.context[k] !== x.context[k]) return false;
+  }
+  return true;
+}
 
 /** Internal wiring shared by the crypto and governance APIs. */
 export interface KmsCore {
@@ -299,13 +328,7 @@ export class Kms {
       await this.#deny(principal, op, subject, tenant, service, e);
       throw e;
     }
-    const ok = policy.grants.some(
-      (g) =>
-        (g.principal === principal || g.principal === '*') &&
-        (g.service === service || g.service === '*') &&
-        g.operations.includes(op),
-    );
-    if (!ok) {
+    if (!granted(policy, principal, service, op)) {
       const e = new OmtError(
         'kms.policy.denied',
         `${principal} may not ${op} with ${tenant}/${service} keys`,
@@ -313,6 +336,16 @@ export class Kms {
       await this.#deny(principal, op, subject, tenant, service, e);
       throw e;
     }
+  }
+
+  /**
+   * True when the tenant's policy is warm (cached, fresh: {@link Unsealer.warmPolicy}) and grants
+   * the operation — the warm path's authorization, with no I/O. False leaves the verdict (and its
+   * audit entry) to {@link #authorize}.
+   */
+  #authorizedNow(principal: string, tenant: string, service: string, op: 'encrypt' | 'decrypt'): boolean {
+    const policy = this.#c.unsealer.warmPolicy(tenant);
+    return policy !== undefined && granted(policy, principal, service, op);
   }
 
   async #deny(
@@ -332,25 +365,42 @@ export class Kms {
     });
   }
 
-  async #seal(o: EncryptArgs, frameSize: number): Promise<EnvelopeCipher> {
+  /** Audits a refused decryption of `header`, then rethrows `e`. */
+  async #decryptDenied(principal: string, header: EnvelopeHeader, e: unknown): Promise<never> {
+    await this.#deny(principal, 'decrypt', subjectOf(header), header.tenant, header.service, e);
+    throw e;
+  }
+
+  /**
+   * Authorizes, draws and wraps a data key, and returns the cipher of a new envelope. Record mode
+   * (`frameSize` 0) gives a one-shot cipher: the caller disposes of it once the record is sealed.
+   * Warm (policy and keys cached, a synchronous engine, not shreddable) it answers at once, with
+   * no promise; otherwise it returns one.
+   */
+  #seal(o: EncryptArgs, frameSize: number): EnvelopeCipher | Promise<EnvelopeCipher> {
+    if (o.shreddable !== true && this.#authorizedNow(o.principal, o.tenant, o.service, 'encrypt')) {
+      const subject = `object:${o.tenant}/${o.service}/${o.objectId}`;
+      const active = this.#c.unsealer.activeServiceKeyNow(o.tenant, o.service);
+      return active instanceof Promise
+        ? active.then((a) => this.#sealUnder(o, frameSize, subject, a))
+        : this.#sealUnder(o, frameSize, subject, active);
+    }
+    return this.#sealSlow(o, frameSize);
+  }
+
+  async #sealSlow(o: EncryptArgs, frameSize: number): Promise<EnvelopeCipher> {
     const subject = `object:${o.tenant}/${o.service}/${o.objectId}`;
     await this.#authorize(o.principal, o.tenant, o.service, 'encrypt', subject);
     const active = await this.#c.unsealer.activeServiceKey(o.tenant, o.service);
+    if (o.shreddable !== true) return this.#sealUnder(o, frameSize, subject, active);
     const rnd = this.#c.random;
-    // Two small draws (arrays of ≤ 64 bytes live on the JS heap, larger ones cost a backing store):
-    // the data key and message id, then the nonce and the L4 wrap nonce.
+    // The draws in the order of the warm path, then the object secret.
     const draw = rnd(64);
-    const dataKey = draw.subarray(0, 32);
-    const messageId = draw.slice(32, 64);
     const nonces = rnd(24);
-    const nonce = nonces.slice(0, 12);
-    const wrapNonce = nonces.subarray(12, 24);
-    let secret: Uint8Array | undefined;
-    let objectRef: string | undefined;
-    if (o.shreddable === true) {
-      secret = rnd(32);
-      objectRef = toBase64Url(rnd(16));
-      const now = this.#c.clock().toISOString();
+    const secret = rnd(32);
+    const objectRef = toBase64Url(rnd(16));
+    const now = this.#c.clock().toISOString();
+    try {
       await this.#c.keyStore.putObjectSecret({
         tenant: o.tenant,
         service: o.service,
@@ -361,12 +411,48 @@ export class Kms {
         createdAt: now,
         updatedAt: now,
       });
+    } catch (e) {
+      draw.fill(0);
+      secret.fill(0);
+      throw e;
     }
+    return this.#sealUnder(o, frameSize, subject, active, { draw, nonces, secret, objectRef });
+  }
+
+  /**
+   * Draws the data key, message id and nonces (unless a shreddable seal drew them with its object
+   * secret), derives, wraps the data key under `active` and makes the cipher; the data key and the
+   * object secret (which this takes over) are wiped once wrapped.
+   */
+  #sealUnder(
+    o: EncryptArgs,
+    frameSize: number,
+    subject: string,
+    active: ActiveServiceKey,
+    shred?: { draw: Uint8Array; nonces: Uint8Array; secret: Uint8Array; objectRef: string },
+  ): EnvelopeCipher | Promise<EnvelopeCipher> {
+    const rnd = this.#c.random;
+    const aead = this.#c.aead;
+    // Two small draws (arrays of ≤ 64 bytes live on the JS heap, larger ones cost a backing store):
+    // the data key and message id, then the nonce and the L4 wrap nonce.
+    const draw = shred?.draw ?? rnd(64);
+    const secret = shred?.secret;
+    const objectRef = shred?.objectRef;
+    const wipe = (): void => {
+      draw.fill(0);
+      secret?.fill(0);
+    };
+    let keys: { key: Uint8Array; commitment: Uint8Array } | undefined;
+    let header: { -readonly [K in keyof EnvelopeHeader]: EnvelopeHeader[K] };
+    let wrapped: Uint8Array | Promise<Uint8Array>;
     try {
-      const keys = deriveEnvelopeKeys(dataKey, messageId, secret, this.#c.aead);
-      const base = {
-        version: 1 as const,
-        suite: 1 as const,
+      const dataKey = draw.subarray(0, 32);
+      const messageId = draw.slice(32, 64);
+      const nonces = shred?.nonces ?? rnd(24);
+      keys = deriveEnvelopeKeys(dataKey, messageId, secret, aead);
+      header = {
+        version: 1,
+        suite: 1,
         tenant: o.tenant,
         service: o.service,
         objectId: o.objectId,
@@ -374,37 +460,106 @@ export class Kms {
         tenantKeyVersion: active.tenantKeyVersion,
         serviceKeyVersion: active.serviceKeyVersion,
         messageId,
-        nonce,
+        // Set once wrapped (the wrap's AAD covers the other fields that name the object).
+        wrappedKey: EMPTY,
+        nonce: nonces.slice(0, 12),
         frameSize,
         commitment: keys.commitment,
         context: o.context ?? {},
-        ...(objectRef === undefined ? {} : { objectRef }),
       };
-      const wrappedKey = await wrapKeyBytes(
+      if (objectRef !== undefined) header.objectRef = objectRef;
+      wrapped = wrapKeyBytesWithNonce(
         active.key,
         dataKey,
-        dataKeyWrapAad(base),
-        (n) => (n === 12 ? wrapNonce : rnd(n)),
-        this.#c.aead,
+        dataKeyWrapAad(header),
+        nonces.subarray(12, 24),
+        aead,
       );
-      const header: EnvelopeHeader = { ...base, wrappedKey };
-      const cipher = await EnvelopeCipher.create(header, keys, this.#c.aead);
-      this.#c.audit.note({
-        actor: o.principal,
-        action: 'kms.data.encrypt',
-        subject,
-        outcome: 'allow',
-        details: { l3: active.serviceKeyVersion },
-      });
-      return cipher;
-    } finally {
-      draw.fill(0);
-      secret?.fill(0);
+    } catch (e) {
+      keys?.key.fill(0);
+      wipe();
+      throw e;
     }
+    const k = keys;
+    const h = header;
+    if (!(wrapped instanceof Promise)) {
+      wipe();
+      h.wrappedKey = wrapped;
+      return this.#cipherFor(o, subject, h, k);
+    }
+    return wrapped.then(
+      (w) => {
+        wipe();
+        h.wrappedKey = w;
+        return this.#cipherFor(o, subject, h, k);
+      },
+      (e: unknown) => {
+        k.key.fill(0);
+        wipe();
+        throw e;
+      },
+    );
   }
 
-  async #open(header: EnvelopeHeader, o: DecryptArgs): Promise<EnvelopeCipher> {
-    const subject = `object:${header.tenant}/${header.service}/${header.objectId}`;
+  /** The cipher of a sealed header (one-shot for a record), its use noted in the audit log. */
+  #cipherFor(
+    o: EncryptArgs,
+    subject: string,
+    header: EnvelopeHeader,
+    keys: { key: Uint8Array; commitment: Uint8Array },
+  ): EnvelopeCipher | Promise<EnvelopeCipher> {
+    const aead = this.#c.aead;
+    const note = (cipher: EnvelopeCipher): EnvelopeCipher => {
+      try {
+        this.#c.audit.note({
+          actor: o.principal,
+          action: 'kms.data.encrypt',
+          subject,
+          outcome: 'allow',
+          details: { l3: header.serviceKeyVersion },
+        });
+      } catch (e) {
+        cipher.dispose();
+        throw e;
+      }
+      return cipher;
+    };
+    const c =
+      header.frameSize === 0
+        ? EnvelopeCipher.createOneShot(header, keys, aead)
+        : EnvelopeCipher.create(header, keys, aead);
+    return c instanceof Promise ? c.then(note) : note(c);
+  }
+
+  /**
+   * Checks the expectation, authorizes, unwraps the data key and returns the envelope's cipher; for
+   * a record (`oneShot`) a one-shot cipher the caller disposes of. Warm (as {@link #seal}) it answers
+   * at once; every refusal is audited before it is thrown.
+   */
+  #open(header: EnvelopeHeader, o: DecryptArgs, oneShot = false): EnvelopeCipher | Promise<EnvelopeCipher> {
+    if (
+      header.objectRef === undefined &&
+      meetsExpectation(header, o.expect) &&
+      this.#authorizedNow(o.principal, header.tenant, header.service, 'decrypt')
+    ) {
+      try {
+        const l3 = this.#c.unsealer.serviceKeyNow(header.tenant, header.service, header.serviceKeyVersion);
+        const c =
+          l3 instanceof Promise
+            ? l3.then((k) => this.#openUnder(header, k, oneShot))
+            : this.#openUnder(header, l3, oneShot);
+        return c instanceof Promise
+          ? c.catch((e: unknown) => this.#decryptDenied(o.principal, header, e))
+          : c;
+      } catch (e) {
+        return this.#decryptDenied(o.principal, header, e);
+      }
+    }
+    return this.#openSlow(header, o, oneShot);
+  }
+
+  async #openSlow(header: EnvelopeHeader, o: DecryptArgs, oneShot: boolean): Promise<EnvelopeCipher> {
+    const subject = subjectOf(header);
     const x = o.expect;
     if (x !== undefined) {
       const bad: string[] = [];
@@ -423,28 +578,59 @@ export class Kms {
       }
     }
     await this.#authorize(o.principal, header.tenant, header.service, 'decrypt', subject);
-    let secret: Uint8Array | undefined;
     try {
       const l3 = await this.#c.unsealer.serviceKey(header.tenant, header.service, header.serviceKeyVersion);
-      const dataKey = await unwrapKeyBytes(l3, header.wrappedKey, dataKeyWrapAad(header), this.#c.aead);
+      const dataKey = await unwrapKeyBytesNow(l3, header.wrappedKey, dataKeyWrapAad(header), this.#c.aead);
+      let secret: Uint8Array | undefined;
       try {
         if (header.objectRef !== undefined) {
           const rec = await this.#c.keyStore.getObjectSecret(header.tenant, header.service, header.objectRef);
           if (rec === undefined || rec.state !== 'active' || rec.objectId !== header.objectId) {
+            rec?.secret.fill(0);
             throw new OmtError('kms.object.shredded', `object ${header.objectId} was crypto-shredded`);
           }
           secret = rec.secret;
         }
-        const keys = deriveEnvelopeKeys(dataKey, header.messageId, secret, this.#c.aead);
-        return await EnvelopeCipher.create(header, keys, this.#c.aead);
-      } finally {
+      } catch (e) {
         dataKey.fill(0);
-        secret?.fill(0);
+        throw e;
       }
+      return await this.#cipherOf(header, dataKey, oneShot, secret);
     } catch (e) {
       await this.#deny(o.principal, 'decrypt', subject, header.tenant, header.service, e);
       throw e;
     }
+  }
+
+  /** Unwraps the data key of `header` under its L3 `l3` and makes the cipher. */
+  #openUnder(
+    header: EnvelopeHeader,
+    l3: AeadKey,
+    oneShot: boolean,
+  ): EnvelopeCipher | Promise<EnvelopeCipher> {
+    const dataKey = unwrapKeyBytesNow(l3, header.wrappedKey, dataKeyWrapAad(header), this.#c.aead);
+    return dataKey instanceof Promise
+      ? dataKey.then((d) => this.#cipherOf(header, d, oneShot))
+      : this.#cipherOf(header, dataKey, oneShot);
+  }
+
+  /** Derives the keys from the unwrapped data key (and object secret), wipes both, makes the cipher. */
+  #cipherOf(
+    header: EnvelopeHeader,
+    dataKey: Uint8Array,
+    oneShot: boolean,
+    secret?: Uint8Array,
+  ): EnvelopeCipher | Promise<EnvelopeCipher> {
+    let keys: { key: Uint8Array; commitment: Uint8Array };
+    try {
+      keys = deriveEnvelopeKeys(dataKey, header.messageId, secret, this.#c.aead);
+    } finally {
+      dataKey.fill(0);
+      secret?.fill(0);
+    }
+    return oneShot
+      ? EnvelopeCipher.createOneShot(header, keys, this.#c.aead)
+      : EnvelopeCipher.create(header, keys, this.#c.aead);
   }
 
   /**
@@ -455,8 +641,14 @@ export class Kms {
     if (plaintext.length > MAX_RECORD_SIZE)
       throw new OmtError('kms.input.invalid', 'record too large; stream it');
     const o = encryptArgsFast(options) ?? parse(encryptSchema, options, 'encrypt options');
-    const cipher = await this.#seal(o, 0);
-    return cipher.sealRecord(plaintext);
+    const c = this.#seal(o, 0);
+    const cipher = c instanceof Promise ? await c : c;
+    try {
+      const sealed = cipher.sealRecordNow(plaintext);
+      return sealed instanceof Promise ? await sealed : sealed;
+    } finally {
+      cipher.dispose();
+    }
   }
 
   /**
@@ -466,9 +658,16 @@ export class Kms {
     if (!(envelope instanceof Uint8Array)) parse(bytesSchema, envelope, 'envelope');
     const o = decryptArgsFast(options) ?? parse(decryptSchema, options, 'decrypt options');
     const { header, headerLength } = readEnvelopeHeader(envelope);
-    const cipher = await this.#open(header, o);
+    const c = this.#open(header, o, true);
+    const cipher = c instanceof Promise ? await c : c;
     try {
-      const plain = await openEnvelopeBody(cipher, envelope.subarray(headerLength));
+      let plain: Uint8Array;
+      try {
+        const p = openEnvelopeBodyNow(cipher, envelope.subarray(headerLength));
+        plain = p instanceof Promise ? await p : p;
+      } finally {
+        cipher.dispose();
+      }
       this.#c.audit.note({
         actor: o.principal,
         action: 'kms.data.decrypt',

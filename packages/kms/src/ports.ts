@@ -285,6 +285,13 @@ export interface AeadEngine {
     ciphertext: Uint8Array,
     tag: Uint8Array,
   ): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Optional: true when `seal`, `open`, `sealDetached` and `openDetached` also take the 32 raw key
+   * bytes in place of an imported key, keeping no reference to them (node:crypto copies them into
+   * the cipher context). A caller with a key for one operation (a record's data key) then skips
+   * {@link importKey} and wipes the bytes itself right after the call.
+   */
+  readonly acceptsRawKeys?: boolean;
   /** HKDF-SHA-512 (RFC 5869). */
   hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   /** Optional: SHA-256 (the header binding every envelope computes); default @noble/hashes. */

@@ -11,7 +11,7 @@
  */
 import { encodeCbor } from '@omt/core/cbor';
 import { OmtError } from '@omt/core/errors';
-import type { Clock } from '@omt/core/random';
+import { type Clock, systemClock } from '@omt/core/random';
 import { webCryptoAead } from './aead-web.js';
 import type { AuditRecorder } from './audit-recorder.js';
 import { KeyCache, type KeyCacheLimits } from './cache.js';
@@ -108,11 +108,15 @@ export class Unsealer {
   readonly #rootCheckMs: number;
   readonly stats: UnsealerStats = { l1KeyCalls: 0, l1DescribeCalls: 0, storeReads: 0 };
   readonly #aead: AeadEngine;
+  readonly #now: () => number;
 
   constructor(options: UnsealerOptions) {
     this.#o = options;
     this.#aead = options.aead ?? webCryptoAead;
-    const now = (): number => options.clock().getTime();
+    // The platform clock without a Date per cache lookup (the warm path reads the time several times).
+    const clock = options.clock;
+    const now = clock === systemClock ? Date.now : (): number => clock().getTime();
+    this.#now = now;
     this.#keys = new KeyCache<AeadKey>(options.cache, now);
     this.#active = new KeyCache(options.cache, now);
     this.#policyRefreshMs = options.policyRefreshMs ?? 1000;
@@ -121,10 +125,6 @@ export class Unsealer {
 
   get #actor(): string {
     return this.#o.actor ?? 'kms';
-  }
-
-  #now(): number {
-    return this.#o.clock().getTime();
   }
 
   #gen(tenant: string): number {
@@ -168,6 +168,31 @@ export class Unsealer {
    * enabled.
    */
   async tenantPolicy(tenant: string): Promise<TenantPolicy> {
+    return this.tenantPolicyNow(tenant);
+  }
+
+  /**
+   * {@link tenantPolicy}, answered at once (no promise) when the cached policy is fresh, no L1
+   * check is due and the tenant is enabled — the warm path; otherwise its promise.
+   */
+  tenantPolicyNow(tenant: string): TenantPolicy | Promise<TenantPolicy> {
+    return this.warmPolicy(tenant) ?? this.#tenantPolicy(tenant);
+  }
+
+  /**
+   * The policy {@link tenantPolicy} would return without any I/O — cached, fresh, no L1 check due,
+   * tenant enabled — or undefined (nothing is loaded or counted).
+   */
+  warmPolicy(tenant: string): TenantPolicy | undefined {
+    const e = this.#policies.get(tenant);
+    if (e === undefined || e.policy.record.state !== 'enabled') return undefined;
+    const now = this.#now();
+    if (now - e.fetchedAt >= this.#policyRefreshMs) return undefined;
+    if (this.#rootCheckMs > 0 && now - e.rootCheckedAt >= this.#rootCheckMs) return undefined;
+    return e.policy;
+  }
+
+  async #tenantPolicy(tenant: string): Promise<TenantPolicy> {
     const now = this.#now();
     let e = this.#policies.get(tenant);
     if (e === undefined || now - e.fetchedAt >= this.#policyRefreshMs) {
@@ -265,7 +290,7 @@ export class Unsealer {
   }
 
   /** Loads `key` once for concurrent callers; caches the result unless the tenant was purged meanwhile. */
-  async #load(tenant: string, cacheKey: string, load: () => Promise<AeadKey>): Promise<AeadKey> {
+  #load(tenant: string, cacheKey: string, load: () => Promise<AeadKey>): AeadKey | Promise<AeadKey> {
     const hit = this.#keys.take(cacheKey);
     if (hit !== undefined) return hit;
     const running = this.#inflight.get(cacheKey);
@@ -302,7 +327,7 @@ export class Unsealer {
 
   /** The L2 tenant key `version` (unwrapped by L1 on a miss). */
   async tenantKey(tenant: string, version: number): Promise<AeadKey> {
-    return this.#load(tenant, `l2|${tenant}||${version}`, async () => {
+    return await this.#load(tenant, `l2|${tenant}||${version}`, async () => {
       await this.tenantPolicy(tenant);
       const k = await this.#storedKey(tenant, '', version);
       // An older L2 version may sit under an earlier root of the tenant: unwrappable while that key lives.
@@ -320,6 +345,11 @@ export class Unsealer {
 
   /** The L3 service key `version` (unwrapped by its L2 on a miss). */
   async serviceKey(tenant: string, service: string, version: number): Promise<AeadKey> {
+    return this.serviceKeyNow(tenant, service, version);
+  }
+
+  /** {@link serviceKey}, answered at once (no promise) from the cache; otherwise its promise. */
+  serviceKeyNow(tenant: string, service: string, version: number): AeadKey | Promise<AeadKey> {
     return this.#load(tenant, `l3|${tenant}|${service}|${version}`, async () => {
       const k = await this.#storedKey(tenant, service, version);
       const l2 = await this.tenantKey(tenant, Number(k.wrappedBy));
@@ -334,21 +364,45 @@ export class Unsealer {
 
   /** The active L3 of (tenant, service) with the versions that name it in a header. */
   async activeServiceKey(tenant: string, service: string): Promise<ActiveServiceKey> {
-    const ptrKey = `active|${tenant}|${service}|`;
-    let ptr = this.#active.take(ptrKey);
-    if (ptr === undefined) {
-      const gen = this.#gen(tenant);
-      this.stats.storeReads++;
-      const versions = await this.#o.keyStore.listKeys(tenant, service);
-      const active = versions.filter((k) => k.state === 'active').at(-1);
-      if (active === undefined) {
-        throw new OmtError('kms.key.not-found', `no active key for service ${service} of tenant ${tenant}`);
-      }
-      const policy = await this.tenantPolicy(tenant);
-      ptr = { service: active.version, tenant: Number(active.wrappedBy), rootKeyId: policy.record.rootKeyId };
-      if (gen === this.#gen(tenant)) this.#active.set(ptrKey, ptr);
-    }
-    const key = await this.serviceKey(tenant, service, ptr.service);
-    return { key, rootKeyId: ptr.rootKeyId, tenantKeyVersion: ptr.tenant, serviceKeyVersion: ptr.service };
+    return this.activeServiceKeyNow(tenant, service);
   }
+
+  /**
+   * {@link activeServiceKey}, answered at once (no promise) when the active pointer and the key are
+   * cached; otherwise its promise. Each cache counts one use either way.
+   */
+  activeServiceKeyNow(tenant: string, service: string): ActiveServiceKey | Promise<ActiveServiceKey> {
+    const ptr = this.#active.take(`active|${tenant}|${service}|`);
+    if (ptr !== undefined) {
+      const key = this.serviceKeyNow(tenant, service, ptr.service);
+      if (!(key instanceof Promise)) return activeOf(key, ptr);
+      return key.then((k) => activeOf(k, ptr));
+    }
+    return this.#activeServiceKey(tenant, service);
+  }
+
+  async #activeServiceKey(tenant: string, service: string): Promise<ActiveServiceKey> {
+    const gen = this.#gen(tenant);
+    this.stats.storeReads++;
+    const versions = await this.#o.keyStore.listKeys(tenant, service);
+    const active = versions.filter((k) => k.state === 'active').at(-1);
+    if (active === undefined) {
+      throw new OmtError('kms.key.not-found', `no active key for service ${service} of tenant ${tenant}`);
+    }
+    const policy = await this.tenantPolicy(tenant);
+    const ptr = {
+      service: active.version,
+      tenant: Number(active.wrappedBy),
+      rootKeyId: policy.record.rootKeyId,
+    };
+    if (gen === this.#gen(tenant)) this.#active.set(`active|${tenant}|${service}|`, ptr);
+    return activeOf(await this.serviceKeyNow(tenant, service, ptr.service), ptr);
+  }
+}
+
+function activeOf(
+  key: AeadKey,
+  ptr: { readonly service: number; readonly tenant: number; readonly rootKeyId: string },
+): ActiveServiceKey {
+  return { key, rootKeyId: ptr.rootKeyId, tenantKeyVersion: ptr.tenant, serviceKeyVersion: ptr.service };
 }

@@ -23,7 +23,7 @@ function sealDetached(
   aad: Uint8Array,
   plaintext: Uint8Array,
 ): readonly [Uint8Array, Uint8Array] {
-  const c = createCipheriv('aes-256-gcm', key as KeyObject, iv, { authTagLength: 16 });
+  const c = createCipheriv('aes-256-gcm', key as KeyObject | Uint8Array, iv, { authTagLength: 16 });
   c.setAAD(aad);
   const body = c.update(plaintext);
   c.final();
@@ -38,7 +38,7 @@ function openDetached(
   tag: Uint8Array,
 ): Uint8Array {
   if (tag.length !== 16) throw new Error('the tag is 16 bytes');
-  const d = createDecipheriv('aes-256-gcm', key as KeyObject, iv, { authTagLength: 16 });
+  const d = createDecipheriv('aes-256-gcm', key as KeyObject | Uint8Array, iv, { authTagLength: 16 });
   d.setAAD(aad);
   d.setAuthTag(tag);
   const body = d.update(ciphertext);
@@ -48,14 +48,88 @@ function openDetached(
 
 /** One-shot `crypto.hash` (Node ≥ 20.12) when present: no Hash object per call. */
 const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+const oneShotHashText = oneShotHash as ((alg: string, data: Uint8Array, enc: 'latin1') => string) | undefined;
 
+/**
+ * SHA-256 of public data (the header binding). The digest comes back as latin1 text, one character
+ * per byte, and is copied into a small array: a Buffer result would cost an off-heap allocation the
+ * garbage collector must track, more than the hashing itself at these sizes.
+ */
 function sha256(data: Uint8Array): Uint8Array {
-  const d =
-    oneShotHash === undefined
-      ? createHash('sha256').update(data).digest()
-      : oneShotHash('sha256', data, 'buffer');
-  return new Uint8Array(d.buffer, d.byteOffset, d.length);
+  if (oneShotHashText === undefined) {
+    const d = createHash('sha256').update(data).digest();
+    return new Uint8Array(d.buffer, d.byteOffset, d.length);
+  }
+  const text = oneShotHashText('sha256', data, 'latin1');
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = text.charCodeAt(i);
+  return out;
 }
+
+/** SHA-512's block: HMAC pads its key to it (RFC 2104). */
+const BLOCK = 128;
+/**
+ * Scratch of {@link hmacSha512}: `K ⊕ ipad ‖ message` and `K ⊕ opad ‖ inner hash`. They hold key
+ * material only during one (synchronous) call and are wiped before it returns.
+ */
+const INNER = new Uint8Array(1024);
+const INNER32 = new Uint32Array(INNER.buffer, 0, BLOCK / 4);
+const OUTER = new Uint8Array(BLOCK + 64);
+const OUTER32 = new Uint32Array(OUTER.buffer, 0, BLOCK / 4);
+const IPAD = 0x36363636;
+const OPAD = 0x5c5c5c5c;
+
+/**
+ * HMAC-SHA-512 (RFC 2104) of `a ‖ b ‖ c` under a key of at most 128 bytes, as two one-shot SHA-512
+ * calls: no Hmac object (a stream over a native context the garbage collector must finalise) per
+ * call. Same bytes as `createHmac('sha512', key)`; undefined when the message does not fit.
+ */
+function hmacSha512(
+  hash: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer,
+  key: Uint8Array,
+  a: Uint8Array,
+  b?: Uint8Array,
+  c?: Uint8Array,
+): Uint8Array | undefined {
+  const n = BLOCK + a.length + (b?.length ?? 0) + (c?.length ?? 0);
+  if (key.length > BLOCK || n > INNER.length) return undefined;
+  try {
+    INNER.set(key, 0);
+    for (let i = 0; i < BLOCK / 4; i++) {
+      const k = INNER32[i] as number;
+      INNER32[i] = k ^ IPAD;
+      OUTER32[i] = k ^ OPAD;
+    }
+    let o = BLOCK;
+    INNER.set(a, o);
+    o += a.length;
+    if (b !== undefined) {
+      INNER.set(b, o);
+      o += b.length;
+    }
+    if (c !== undefined) INNER.set(c, o);
+    const inner = hash('sha512', INNER.subarray(0, n), 'buffer');
+    OUTER.set(inner, BLOCK);
+    inner.fill(0);
+    return hash('sha512', OUTER, 'buffer');
+  } finally {
+    INNER.fill(0, 0, n);
+    OUTER.fill(0);
+  }
+}
+
+/** HMAC-SHA-512 of `a ‖ b ‖ c`: one-shot hashing when it can, else an Hmac object. */
+function mac(key: Uint8Array, a: Uint8Array, b?: Uint8Array, c?: Uint8Array): Uint8Array {
+  const fast = oneShotHash === undefined ? undefined : hmacSha512(oneShotHash, key, a, b, c);
+  if (fast !== undefined) return fast;
+  const h = createHmac('sha512', key).update(a);
+  if (b !== undefined) h.update(b);
+  if (c !== undefined) h.update(c);
+  return h.digest();
+}
+
+const ZERO_SALT = new Uint8Array(64);
+const EMPTY = new Uint8Array(0);
 
 /**
  * @example
@@ -65,6 +139,9 @@ function sha256(data: Uint8Array): Uint8Array {
  */
 export const nodeAead: AeadEngine = {
   name: 'node:crypto',
+  // createCipheriv/createDecipheriv copy a Uint8Array key into the OpenSSL context and keep no
+  // reference: a record's data key needs no KeyObject (its caller wipes the bytes after the call).
+  acceptsRawKeys: true,
   importKey(raw: Uint8Array): AeadKey {
     // Straight from the caller's bytes (which it wipes): `Buffer.from` would leave a copy in
     // Node's shared allocation pool.
@@ -91,20 +168,16 @@ export const nodeAead: AeadEngine = {
   openDetached,
   sha256,
   hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    // RFC 5869 §2.2–2.3 on two (or more) HMAC calls: about 3× cheaper than `hkdfSync`, whose
-    // per-call KeyObject and job setup dominate at the 64 bytes every envelope derives.
+    // RFC 5869 §2.2–2.3 on HMAC calls: about 3× cheaper than `hkdfSync`, whose per-call KeyObject
+    // and job setup dominate at the 64 bytes every envelope derives.
     if (!Number.isInteger(length) || length < 0 || length > 255 * 64) throw new Error('bad HKDF length');
-    const prk = createHmac('sha512', salt.length === 0 ? new Uint8Array(64) : salt)
-      .update(ikm)
-      .digest();
+    const prk = mac(salt.length === 0 ? ZERO_SALT : salt, ikm);
     const out = new Uint8Array(length);
-    let t: Uint8Array = new Uint8Array(0);
+    let t: Uint8Array = EMPTY;
     for (let i = 1, off = 0; off < length; i++) {
-      t = createHmac('sha512', prk)
-        .update(t)
-        .update(info)
-        .update(COUNTER[i] as Uint8Array)
-        .digest();
+      const next = mac(prk, t, info, COUNTER[i] as Uint8Array);
+      t.fill(0);
+      t = next;
       out.set(t.subarray(0, Math.min(64, length - off)), off);
       off += 64;
     }
