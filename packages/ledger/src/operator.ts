@@ -324,7 +324,8 @@ export class EventOperator implements OperatorApi {
             at,
           })),
         );
-        chunk.forEach((x, k) => results.get(x.g)?.push({ p: x.p, outcome: outcomes[k] as VoteOutcome }));
+        for (const [k, x] of chunk.entries())
+          results.get(x.g)?.push({ p: x.p, outcome: outcomes[k] as VoteOutcome });
       }
       for (const g of group) g.resolve(results.get(g) ?? []);
     } catch (e) {

@@ -587,7 +587,7 @@ describe('3-of-5 operators, in process', () => {
     const answers = await Promise.all(regs.map((e) => counted.submit([e])));
     expect(answers.every((a) => a[0]?.ok === true)).toBe(true);
     // Each request got the receipt of its own event.
-    answers.forEach((a, i) => expect(a[0]?.hash).toBe(eventHash(regs[i] as ChainEvent)));
+    for (const [i, a] of answers.entries()) expect(a[0]?.hash).toBe(eventHash(regs[i] as ChainEvent));
     expect(voteCalls.reduce((x, y) => x + y, 0)).toBe(24);
     expect(voteCalls.length).toBeLessThan(24);
     // Commit them through the network, each event twice at once (a client retrying): every
