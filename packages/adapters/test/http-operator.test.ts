@@ -11,12 +11,14 @@ import { toBase64Url } from '@omt/core/bytes';
 import { isOmtError } from '@omt/core/errors';
 import { hashLeaf, verifyInclusion } from '@omt/core/merkle';
 import { getSuite } from '@omt/core/suites';
+import { checkpointRecord } from '@omt/ledger/checkpoint-anchor';
 import type { EventSigner } from '@omt/ledger/event';
 import { type EventNetwork, parseEventNetwork } from '@omt/ledger/event-network';
 import { verifyChain } from '@omt/ledger/event-verifier';
 import { runItemScenario } from '@omt/ledger/item-scenario';
 import { parseReceipt, voteLeaf } from '@omt/ledger/operator-receipt';
 import { InProcessTestPaymentAdapter } from '@omt/ledger/payment-test-adapter';
+import { anchorInRegtestBlock } from '@omt/ledger/testing/regtest-anchor';
 import { verifyCheckpoint } from '@omt/ledger/tlog-checkpoint';
 import { newCosignerKey, verifyCosignatures } from '@omt/ledger/tlog-cosignature';
 import { newNoteKey } from '@omt/ledger/tlog-note';
@@ -50,6 +52,9 @@ let clients: HttpOperatorClient[] = [];
 let payments: ServedHandler;
 const paymentsAdapter = new InProcessTestPaymentAdapter();
 let registrar: EventSigner;
+/** op1's admin token (the others run without one: their anchor endpoint is off). */
+const ADMIN_TOKEN = 'test-admin-token-0123456789';
+process.env.OMT_TEST_OPERATOR_TOKEN = ADMIN_TOKEN;
 
 beforeAll(async () => {
   payments = await serveHandler(createTestPaymentHandler(paymentsAdapter), { port: 0 });
@@ -103,6 +108,7 @@ beforeAll(async () => {
           logKey: o.log.skey,
           witnessKey: o.witness.skey,
           batch: { delayMs: 2 },
+          ...(o.name === 'op1.http.test' ? { adminTokenEnv: 'OMT_TEST_OPERATOR_TOKEN' } : {}),
         }),
         baseDir: '/nonexistent',
         network,
@@ -190,6 +196,78 @@ describe('operators over HTTP', () => {
       if (cosigned < 2) await new Promise((r) => setTimeout(r, 250));
     }
     expect(cosigned).toBeGreaterThanOrEqual(2);
+  });
+
+  it('takes an anchored checkpoint over HTTP with the admin token only, keeps it, and clients verify it', async () => {
+    const life = await runItemScenario({
+      network,
+      operators: clients,
+      registrar,
+      payments: paymentsAdapter,
+      pay: async (id) => paymentsAdapter.markPaid(id),
+      alg: 'Ed25519',
+      steps: 2,
+      settle: 'all',
+    });
+    const op1 = clients[0] as HttpOperatorClient;
+    const cp = await op1.checkpoint();
+    const stamp = { timestamp: new Date().toISOString(), nonce: 'aHR0cC1hbmNob3ItdGVzdA' };
+    const { proofs, headers } = anchorInRegtestBlock(
+      [
+        { ...checkpointRecord(cp), ...stamp },
+        { rid: 'urn:other', ...stamp },
+      ],
+      { height: 900_002 },
+    );
+    const anchored = { checkpoint: cp, proof: proofs[0]! };
+    await expect(op1.addAnchor(anchored, 'not-the-admin-token-at-all')).rejects.toMatchObject({
+      code: 'adapters.http.forbidden',
+    });
+    await expect((clients[1] as HttpOperatorClient).addAnchor(anchored, ADMIN_TOKEN)).rejects.toMatchObject({
+      code: 'ledger.operator.not-found',
+    });
+    await expect(op1.addAnchor({ checkpoint: cp, proof: proofs[1]! }, ADMIN_TOKEN)).rejects.toMatchObject({
+      code: 'ledger.anchor.record-mismatch',
+    });
+    await op1.addAnchor(anchored, ADMIN_TOKEN);
+    const v = await verifyChain(
+      { network, machines: shippedMachines(), operators: clients, headers },
+      life.subject,
+    );
+    expect(v.verdict).toBe('authentic');
+    expect(v.anchors.map((a) => [a.operator, a.blockHeight])).toEqual([['op1.http.test', 900_002]]);
+    // A configured token variable that is unset stops the node from starting.
+    await expect(
+      startOperatorNode({
+        config: parseOperatorConfig({
+          version: 1,
+          name: 'op1.http.test',
+          listen: { host: '127.0.0.1', port: 0 },
+          network: 'network.json',
+          database: { kind: 'pglite' },
+          logKey: 'x'.repeat(16),
+          witnessKey: 'x'.repeat(16),
+          adminTokenEnv: 'OMT_TEST_UNSET_TOKEN_VARIABLE',
+        }),
+        baseDir: '/nonexistent',
+        network,
+      }),
+    ).rejects.toMatchObject({
+      code: 'ledger.operator.invalid',
+      message: expect.stringContaining('OMT_TEST_UNSET_TOKEN_VARIABLE'),
+    });
+    expect(() =>
+      parseOperatorConfig({
+        version: 1,
+        name: 'op1.http.test',
+        listen: { host: '127.0.0.1', port: 0 },
+        network: 'network.json',
+        database: { kind: 'pglite' },
+        logKey: 'x'.repeat(16),
+        witnessKey: 'x'.repeat(16),
+        adminTokenEnv: 'lower-case; rm -rf',
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ledger.operator.invalid' }));
   });
 
   it('answers bad HTTP input with JSON errors and the right statuses', async () => {

@@ -1,5 +1,6 @@
 import { concatBytes } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
+import type { AnchoredCheckpoint } from '@omt/ledger/checkpoint-anchor';
 import type {
   ChainView,
   CommitAnswer,
@@ -133,6 +134,15 @@ export class HttpOperatorClient implements OperatorApi {
     return this.#json<OperatorStatus>('GET', '/health', undefined, signal);
   }
 
+  /**
+   * Hands the operator an anchored checkpoint of its own log (`POST /v1/anchors`, with the
+   * operator's admin token): it verifies, stores and from then on serves it. Refusals come back
+   * as their codes (`adapters.http.forbidden`, `ledger.anchor.record-mismatch`, …).
+   */
+  async addAnchor(anchored: AnchoredCheckpoint, token: string, signal?: AbortSignal): Promise<void> {
+    await this.#request('POST', '/v1/anchors', JSON.stringify(anchored), signal, `Bearer ${token}`);
+  }
+
   /** tlog-witness `add-checkpoint` (the HTTP status and body as the witness answered). */
   async addCheckpoint(body: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
     const deadline = AbortSignal.timeout(this.#timeoutMs);
@@ -196,6 +206,7 @@ export class HttpOperatorClient implements OperatorApi {
     path: string,
     body: string | undefined,
     signal: AbortSignal | undefined,
+    authorization?: string,
   ): Promise<Uint8Array> {
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
@@ -206,7 +217,15 @@ export class HttpOperatorClient implements OperatorApi {
         method,
         path,
         signal: combined,
-        ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+        ...(body === undefined
+          ? {}
+          : {
+              body,
+              headers: {
+                'content-type': 'application/json',
+                ...(authorization === undefined ? {} : { authorization }),
+              },
+            }),
       });
       status = res.statusCode;
       const parts: Uint8Array[] = [];

@@ -1,4 +1,6 @@
+import { timingSafeEqual } from 'node:crypto';
 import { isOmtError, OmtError } from '@omt/core/errors';
+import type { AnchoredCheckpoint } from '@omt/ledger/checkpoint-anchor';
 import type { CommittedEntry, OperatorApi } from '@omt/ledger/operator-api';
 import { packCheckpoints, unpackCheckpoints } from './checkpoint-packing.js';
 import { error, type FetchHandler, json, readBody, withAllow } from './http-json.js';
@@ -9,6 +11,8 @@ export interface ServableOperator extends OperatorApi {
   tile(path: string): Promise<Uint8Array | undefined>;
   /** The tlog-witness `add-checkpoint` endpoint, answering as the spec says. */
   addCheckpoint(body: string): Promise<{ status: number; body: string; contentType: string }>;
+  /** Records an anchored checkpoint of this operator's log (`EventOperator.addAnchor`). */
+  addAnchor?(anchored: AnchoredCheckpoint): Promise<void>;
 }
 
 /** Options of {@link createOperatorHandler}. */
@@ -16,6 +20,11 @@ export interface OperatorHandlerOptions {
   readonly operator: ServableOperator;
   /** Largest accepted request body in bytes (default 32 MiB: 1,000 events with ML-DSA signatures). */
   readonly maxBodyBytes?: number;
+  /**
+   * Bearer token of the operator's own anchoring job: with it `POST /v1/anchors` is enabled (at
+   * least 16 characters); without it that endpoint answers 404. Anyone may read anchors.
+   */
+  readonly adminToken?: string;
 }
 
 const MAX_BATCH = 1_000;
@@ -27,7 +36,10 @@ const MAX_BATCH = 1_000;
  * - `GET /v1/chains/:chain[?from=h]` → `ChainView`; `GET /v1/log/consistency?from=&to=` →
  *   `{proof}`; `GET /health` → `OperatorStatus`;
  * - C2SP: `GET /checkpoint` (tlog-checkpoint signed note), `GET /tile/…` (tlog-tiles, full tiles
- *   immutable), `POST /add-checkpoint` (tlog-witness).
+ *   immutable), `POST /add-checkpoint` (tlog-witness);
+ * - `POST /v1/anchors` (`Authorization: Bearer <adminToken>`) an `AnchoredCheckpoint` → 204: the
+ *   operator checks it is its own checkpoint and the proof is about it, stores and serves it
+ *   (403 `adapters.http.forbidden` for a missing or wrong token; 404 when no token is set).
  * Errors are JSON `{error: {code, message}}` with the OmtError code; 413 above the body limit.
  * @example
  * ```ts
@@ -40,6 +52,15 @@ export function createOperatorHandler(options: OperatorHandlerOptions): FetchHan
   const limit = options.maxBodyBytes ?? 32 * 1024 * 1024;
   if (!Number.isInteger(limit) || limit < 1024 || limit > 256 * 1024 * 1024)
     throw new OmtError('adapters.http.invalid', 'maxBodyBytes must be 1 KiB – 256 MiB');
+  const adminToken = options.adminToken;
+  if (adminToken !== undefined && (typeof adminToken !== 'string' || adminToken.length < 16))
+    throw new OmtError('adapters.http.invalid', 'adminToken must be a string of at least 16 characters');
+  const expected = adminToken === undefined ? undefined : new TextEncoder().encode(`Bearer ${adminToken}`);
+  const authorised = (request: Request): boolean => {
+    if (expected === undefined) return false;
+    const given = new TextEncoder().encode(request.headers.get('authorization') ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
 
   const readJson = async (request: Request): Promise<Record<string, unknown>> => {
     const body = await readBody(request, limit);
@@ -157,6 +178,16 @@ export function createOperatorHandler(options: OperatorHandlerOptions): FetchHan
           headers: { 'content-type': answer.contentType },
         });
       }
+      if (path === '/v1/anchors') {
+        if (expected === undefined || operator.addAnchor === undefined)
+          return error(404, 'adapters.http.not-found', 'anchoring over HTTP is not enabled on this operator');
+        const no = allow('POST');
+        if (no !== undefined) return no;
+        if (!authorised(request))
+          return error(403, 'adapters.http.forbidden', 'a valid bearer token is required');
+        await operator.addAnchor((await readJson(request)) as unknown as AnchoredCheckpoint);
+        return new Response(null, { status: 204 });
+      }
       if (path === '/health') {
         const no = allow('GET,HEAD');
         if (no !== undefined) return no;
@@ -185,7 +216,13 @@ export function createOperatorHandler(options: OperatorHandlerOptions): FetchHan
 
 /** Client mistakes are 4xx; anything else (storage down, …) 500/503. */
 function statusFor(code: string): number {
-  if (code.endsWith('.malformed') || code.endsWith('.invalid') || code.endsWith('.schema')) return 400;
+  if (
+    code.endsWith('.malformed') ||
+    code.endsWith('.invalid') ||
+    code.endsWith('.schema') ||
+    code.endsWith('.mismatch')
+  )
+    return 400;
   if (code.endsWith('.not-found') || code.endsWith('.unknown')) return 404;
   if (code.endsWith('.conflict')) return 409;
   if (code.endsWith('.unavailable')) return 503;

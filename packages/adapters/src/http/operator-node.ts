@@ -45,6 +45,11 @@ export interface OperatorConfig {
   /** Signer key text of its witness (cosigner) key (a secret). */
   readonly witnessKey: string;
   readonly batch?: { readonly delayMs?: number; readonly leaves?: number };
+  /**
+   * The environment variable holding the admin token that enables `POST /v1/anchors` (the
+   * operator's anchoring job hands it anchored checkpoints); absent: the endpoint is off.
+   */
+  readonly adminTokenEnv?: string;
 }
 
 const configSchema = z.object({
@@ -67,6 +72,7 @@ const configSchema = z.object({
       leaves: z.optional(z.number().check(z.int(), z.gte(1), z.lte(100_000))),
     }),
   ),
+  adminTokenEnv: z.optional(z.string().check(z.regex(/^[A-Z_][A-Z0-9_]{0,127}$/))),
 });
 
 /** Parses an operator configuration (JSON text or value); `ledger.operator.invalid` otherwise. */
@@ -130,6 +136,15 @@ export interface StartOperatorOptions {
  */
 export async function startOperatorNode(options: StartOperatorOptions): Promise<OperatorNode> {
   const { config, baseDir } = options;
+  let adminToken: string | undefined;
+  if (config.adminTokenEnv !== undefined) {
+    adminToken = process.env[config.adminTokenEnv];
+    if (adminToken === undefined || adminToken.length < 16)
+      throw new OmtError(
+        'ledger.operator.invalid',
+        `${config.adminTokenEnv} must hold the admin token (at least 16 characters)`,
+      );
+  }
   const network =
     options.network ??
     parseEventNetwork(await readText(path.resolve(baseDir, config.network), 'network file'));
@@ -182,10 +197,13 @@ export async function startOperatorNode(options: StartOperatorOptions): Promise<
       ...(config.batch?.leaves === undefined ? {} : { batchLeaves: config.batch.leaves }),
       ...(options.onBackgroundError === undefined ? {} : { onBackgroundError: options.onBackgroundError }),
     });
-    served = await serveHandler(createOperatorHandler({ operator }), {
-      host: config.listen.host,
-      port: config.listen.port,
-    });
+    served = await serveHandler(
+      createOperatorHandler({ operator, ...(adminToken === undefined ? {} : { adminToken }) }),
+      {
+        host: config.listen.host,
+        port: config.listen.port,
+      },
+    );
     const db = omt;
     const server = served;
     let closing: Promise<void> | undefined;
