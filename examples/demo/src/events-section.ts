@@ -146,6 +146,9 @@ export async function demoEvents(ctx: {
       registrar,
       payments: paymentsAdapter,
       pay: async (id) => paymentsAdapter.markPaid(id),
+      // Every operator stores each event before the next: two of them are stopped below, and the
+      // other three must then hold the whole history (with 'quorum' a slow one may still lag).
+      settle: 'all',
     });
     log(
       `   ${life.subject}: ${life.events.length} events committed in ${(performance.now() - t1).toFixed(0)} ms`,

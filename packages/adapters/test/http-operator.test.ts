@@ -137,6 +137,7 @@ describe('operators over HTTP', () => {
       payments: paymentsAdapter,
       pay: async (id) => paymentsAdapter.markPaid(id),
       alg: 'Ed25519',
+      settle: 'all', // all five then hold the history (checked below)
     });
     subject = life.subject;
     expect(life.events).toHaveLength(7);

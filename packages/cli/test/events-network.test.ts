@@ -268,7 +268,8 @@ describe('omt network / operator / events', () => {
       const outcomes = [];
       for (let b = 0; b < 5; b++) {
         const batch = submitEvents(
-          { network, operators: clients, deadlineMs: 3_000 },
+          // 'all': each batch is stored at op1 too before the next (the count below relies on it).
+          { network, operators: clients, deadlineMs: 3_000, settle: 'all' },
           events.slice(b * 8, b * 8 + 8),
         );
         if (b === 2) {

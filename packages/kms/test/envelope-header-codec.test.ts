@@ -204,6 +204,8 @@ describe('envelope header codec: direct writer and reader = core CBOR', () => {
           }
           for (const m of muts) {
             if (m.kind === 'grow') {
+              // Needs the prefix's length field (bytes 5–8) to say the header grew.
+              if (bytes.length < 9) continue;
               const b = Buffer.concat([bytes, m.extra]);
               b.writeUInt32BE(b.readUInt32BE(5) + m.extra.length, 5);
               bytes = b;

@@ -593,7 +593,9 @@ describe('3-of-5 operators, in process', () => {
     // Commit them through the network, each event twice at once (a client retrying): every
     // request is answered ok, and each event is stored once (appended, then exists).
     const outcomes = await Promise.all(
-      [...regs, ...regs].map((e) => submitEvents({ network: net.network, operators: net.ops }, [e])),
+      [...regs, ...regs].map((e) =>
+        submitEvents({ network: net.network, operators: net.ops, settle: 'all' }, [e]),
+      ),
     );
     expect(outcomes.every(([o]) => o?.ok === true)).toBe(true);
     for (const e of regs) {
