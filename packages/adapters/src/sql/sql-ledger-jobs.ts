@@ -21,6 +21,7 @@ import type {
   StoredInclusion,
 } from '@omt/ledger/ports';
 import { type ColumnType, type Generated, type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { GroupCommit } from './group-commit.js';
 import type { OmtSchema } from './schema.js';
 import { runLedgerQuery } from './sql-ledger-errors.js';
 
@@ -103,39 +104,64 @@ const at = (ms: number): Date => new Date(ms);
 export class SqlJobQueue implements JobQueue {
   readonly #db: Kysely<Db>;
 
+  /** Group commit of `enqueue`: concurrent calls share multi-row INSERTs (≤ 500 rows, 2 in flight). */
+  readonly #enqueues = new GroupCommit(
+    (jobs: readonly ReturnType<typeof parseNewJob>[]) => this.#insertJobs(jobs),
+    {
+      maxBatch: 500,
+    },
+  );
+
   constructor(db: Kysely<OmtSchema>) {
     this.#db = db.withTables<LedgerJobsSchema>();
   }
 
   async enqueue(job: NewJob): Promise<PublishJob> {
-    const j = parseNewJob(job);
-    const row = await runLedgerQuery('enqueueing a job', () =>
-      this.#db
-        .insertInto('omt_ledger_jobs')
-        .values({
-          id: j.id,
-          status: 'queued',
-          record_id: j.recordId,
-          record_hash: j.recordHash,
-          key_id: j.keyId,
-          intent: j.intent,
-          attempts: 0,
-          max_attempts: j.maxAttempts,
-          next_attempt_at: j.now,
-          last_error: null,
-          lease_owner: null,
-          lease_until: null,
-          batch_id: null,
-          inclusion: null,
-          created_at: j.now,
-          updated_at: j.now,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returningAll()
-        .executeTakeFirst(),
-    );
+    const row = await this.#enqueues.add(parseNewJob(job));
     if (row === undefined) throw new OmtError('ledger.job.conflict', 'job id already used');
     return toJob(row, undefined);
+  }
+
+  /**
+   * Inserts queued jobs (one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING *); per item its
+   * row, or undefined when the id was already used (before, or earlier in the same batch).
+   */
+  async #insertJobs(
+    jobs: readonly ReturnType<typeof parseNewJob>[],
+  ): Promise<(Selectable<LedgerJobsTable> | undefined)[]> {
+    const rows = await runLedgerQuery('enqueueing a job', () =>
+      this.#db
+        .insertInto('omt_ledger_jobs')
+        .values(
+          jobs.map((j) => ({
+            id: j.id,
+            status: 'queued' as const,
+            record_id: j.recordId,
+            record_hash: j.recordHash,
+            key_id: j.keyId,
+            intent: j.intent,
+            attempts: 0,
+            max_attempts: j.maxAttempts,
+            next_attempt_at: j.now,
+            last_error: null,
+            lease_owner: null,
+            lease_until: null,
+            batch_id: null,
+            inclusion: null,
+            created_at: j.now,
+            updated_at: j.now,
+          })),
+        )
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .execute(),
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return jobs.map((j) => {
+      const row = byId.get(j.id);
+      byId.delete(j.id); // a repeated id in the batch: only its first item inserted it
+      return row;
+    });
   }
 
   async claim(request: ClaimRequest): Promise<PublishJob[]> {

@@ -1,7 +1,7 @@
-import { OmtError } from '@omt/core/errors';
 import { parseNonceUse } from '@omt/ledger/intent-nonce';
 import type { NonceStore, NonceUse } from '@omt/ledger/ports';
 import type { Kysely } from 'kysely';
+import { isRowError } from './group-commit.js';
 import type { OmtSchema } from './schema.js';
 import { runLedgerQuery } from './sql-ledger-errors.js';
 import type { LedgerSchema, OmtLedgerSchema } from './sql-ledger-schema.js';
@@ -15,12 +15,6 @@ interface PendingUse {
   readonly use: NonceUse;
   readonly resolve: (fresh: boolean) => void;
   readonly reject: (error: unknown) => void;
-}
-
-/** A data error (SQLSTATE class 22, e.g. a timestamp PostgreSQL cannot store) or a constraint one (23). */
-function isRowError(e: unknown): boolean {
-  const code = (e instanceof OmtError ? (e.cause as { code?: unknown } | undefined) : undefined)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
 /**

@@ -603,6 +603,20 @@ export function jobQueueContract(name: string, makeFixture: () => Promise<JobQue
       return batch;
     }
 
+    it('concurrent enqueues: each gets its own job; a repeated id in the same burst is ledger.job.conflict once', async () => {
+      const q = await fx().open();
+      const jobs = Array.from({ length: 40 }, () => newJob(T));
+      const dup = jobs[7] as (typeof jobs)[number];
+      const results = await Promise.allSettled([...jobs, dup].map((j) => q.enqueue(j)));
+      const ok = results
+        .filter((r) => r.status === 'fulfilled')
+        .map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+      expect(ok.sort()).toEqual(jobs.map((j) => j.id).sort());
+      const refused = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+      expect(refused.map((r) => (r.reason as { code?: string }).code)).toEqual(['ledger.job.conflict']);
+      for (const j of jobs) expect((await q.get(j.id))?.recordHash).toBe(j.recordHash);
+    });
+
     it('enqueue → get round-trips; a job id is never reused; unknown ids → undefined', async () => {
       const q = await fx().open();
       const j = newJob(T);
