@@ -1,21 +1,10 @@
 import { parseNonceUse } from '@omt/ledger/intent-nonce';
 import type { NonceStore, NonceUse } from '@omt/ledger/ports';
 import type { Kysely } from 'kysely';
-import { isRowError } from './group-commit.js';
+import { GroupCommit } from './group-commit.js';
 import type { OmtSchema } from './schema.js';
 import { runLedgerQuery } from './sql-ledger-errors.js';
 import type { LedgerSchema, OmtLedgerSchema } from './sql-ledger-schema.js';
-
-/** Rows per INSERT (4 parameters each: far below PostgreSQL's 65,535). */
-const MAX_BATCH = 500;
-/** INSERTs in flight at once per store; calls arriving meanwhile wait and go together. */
-const MAX_IN_FLIGHT = 2;
-
-interface PendingUse {
-  readonly use: NonceUse;
-  readonly resolve: (fresh: boolean) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /**
  * `NonceStore` (@omt/ledger port) over SQL (migration `0003_ledger`). `consume` is an
@@ -37,69 +26,27 @@ interface PendingUse {
  */
 export class SqlNonceStore implements NonceStore {
   readonly #db: Kysely<OmtLedgerSchema>;
-  #queue: PendingUse[] = [];
-  #inFlight = 0;
-  #scheduled = false;
+  /** Group commit: ≤ 500 rows per INSERT (4 parameters each), 2 INSERTs in flight. */
+  readonly #consumes = new GroupCommit((uses: readonly NonceUse[]) => this.#consumeMany(uses), {
+    maxBatch: 500,
+  });
 
   constructor(db: Kysely<OmtSchema>) {
     this.#db = db.withTables<LedgerSchema>();
   }
 
   async consume(use: NonceUse): Promise<boolean> {
-    const u = parseNonceUse(use);
-    return new Promise<boolean>((resolve, reject) => {
-      this.#queue.push({ use: u, resolve, reject });
-      // Calls made in the same tick (a Promise.all of submissions) join before the first INSERT.
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        queueMicrotask(() => {
-          this.#scheduled = false;
-          this.#pump();
-        });
-      }
-    });
+    return this.#consumes.add(parseNonceUse(use));
   }
 
-  #pump(): void {
-    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, MAX_BATCH);
-      this.#inFlight++;
-      void this.#run(batch).finally(() => {
-        this.#inFlight--;
-        this.#pump();
-      });
-    }
-  }
-
-  async #run(batch: PendingUse[]): Promise<void> {
-    const groups = new Map<string, PendingUse[]>();
-    for (const p of batch) {
-      const k = `${p.use.signer}\u0000${p.use.nonce}`;
-      const g = groups.get(k);
-      if (g === undefined) groups.set(k, [p]);
-      else g.push(p);
-    }
-    const settle = (g: PendingUse[], fresh: boolean): void => {
-      for (const [i, p] of g.entries()) p.resolve(i === 0 && fresh);
-    };
-    try {
-      const won = await this.#insert([...groups.values()].map((g) => (g[0] as PendingUse).use));
-      for (const [k, g] of groups) settle(g, won.has(k));
-    } catch (e) {
-      if (groups.size === 1 || !isRowError(e)) {
-        for (const p of batch) p.reject(e);
-        return;
-      }
-      await Promise.all(
-        [...groups].map(async ([k, g]) => {
-          try {
-            settle(g, (await this.#insert([(g[0] as PendingUse).use])).has(k));
-          } catch (e1) {
-            for (const p of g) p.reject(e1);
-          }
-        }),
-      );
-    }
+  /** One INSERT for the distinct pairs; per use whether it was the one that inserted its pair. */
+  async #consumeMany(uses: readonly NonceUse[]): Promise<boolean[]> {
+    const key = (u: NonceUse): string => `${u.signer}\u0000${u.nonce}`;
+    const first = new Map<string, NonceUse>();
+    for (const u of uses) if (!first.has(key(u))) first.set(key(u), u);
+    const won = await this.#insert([...first.values()]);
+    // Within a batch the first use of a pair is the one inserted; later ones lose.
+    return uses.map((u) => first.get(key(u)) === u && won.has(key(u)));
   }
 
   /** Inserts the rows (distinct pairs); returns the `signer\0nonce` keys this INSERT created. */
