@@ -6,51 +6,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jpegHandler, pngHandler } from '@omt/c2pa/asset';
-import { isOmtError } from '@omt/core/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCerts, runSign, runVerify } from '../src/commands/c2pa/index.js';
-import type { CliContext } from '../src/context.js';
-
-type Run = (ctx: CliContext, argv: string[]) => Promise<{ exitCode: number }>;
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-  error?: string;
-}
+import { type Captured, capture } from './capture.js';
 
 const testdata = fileURLToPath(new URL('../../../testdata/c2pa/', import.meta.url));
 let dir: string;
 
-/** Runs a command as main.ts does: thrown errors become exit 1 (2 for usage) and a message. */
-async function run(fn: Run, argv: string[]): Promise<Out> {
-  let stdout = '';
-  let stderr = '';
-  const ctx: CliContext = {
-    env: { OMT_HOME: path.join(dir, '.omt') },
-    cwd: dir,
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-  };
-  try {
-    const r = await fn(ctx, argv);
-    return { code: r.exitCode, stdout, stderr };
-  } catch (e) {
-    if (!isOmtError(e)) throw e;
-    return {
-      code: e.code === 'cli.usage' ? 2 : 1,
-      stdout,
-      stderr: `${e.message} [${e.code}]`,
-      error: e.code,
-    };
-  }
-}
+/** Runs a command (exit 1, 2 for usage, the message on stderr); a non-OmtError fails the test. */
+const run = (fn: Parameters<typeof capture>[0], argv: string[]): Promise<Captured> =>
+  capture(fn, argv, { OMT_HOME: path.join(dir, '.omt') }, dir, { strict: true, messagesOnStderr: true });
 
-const json = (o: Out): Record<string, unknown> => JSON.parse(o.stdout) as Record<string, unknown>;
+const json = (o: Captured): Record<string, unknown> => JSON.parse(o.stdout) as Record<string, unknown>;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'omt-c2pa-remote-cli-'));

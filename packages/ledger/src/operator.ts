@@ -824,12 +824,7 @@ export class EventOperator implements OperatorApi {
               'the size it asked for did not settle in 2 attempts',
             );
           } catch (e) {
-            this.#witnessFailed(
-              p.name,
-              e instanceof OmtError ? e.code : 'ledger.operator.unavailable',
-              e instanceof Error ? e.message : String(e),
-            );
-            this.#o.onBackgroundError?.(e);
+            this.#witnessThrew(p.name, e, 'ledger.operator.unavailable');
           }
           return undefined;
         }),
@@ -841,12 +836,7 @@ export class EventOperator implements OperatorApi {
           cosigned = await applyWitnessResponse(cosigned, a.body, [a.key]);
           this.#witnessErrors.delete(a.peer);
         } catch (e) {
-          this.#witnessFailed(
-            a.peer,
-            e instanceof OmtError ? e.code : 'ledger.witness.invalid',
-            e instanceof Error ? e.message : String(e),
-          );
-          this.#o.onBackgroundError?.(e);
+          this.#witnessThrew(a.peer, e, 'ledger.witness.invalid');
         }
       }
       if (this.#checkpoint.size === size) this.#cosigned = { size, note: cosigned };
@@ -857,6 +847,16 @@ export class EventOperator implements OperatorApi {
 
   #witnessFailed(peer: string, code: string, message: string): void {
     this.#witnessErrors.set(peer, { code, message, at: this.#now().toISOString() });
+  }
+
+  /** A cosigning step that threw: recorded for `status()` (its OmtError code, else `code`) and reported. */
+  #witnessThrew(peer: string, e: unknown, code: string): void {
+    this.#witnessFailed(
+      peer,
+      e instanceof OmtError ? e.code : code,
+      e instanceof Error ? e.message : String(e),
+    );
+    this.#o.onBackgroundError?.(e);
   }
 
   async consistency(from: number, to: number): Promise<string[]> {

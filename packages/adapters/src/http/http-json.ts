@@ -1,5 +1,5 @@
 import { concatBytes } from '@omt/core/bytes';
-import { OmtError } from '@omt/core/errors';
+import { isOmtError, OmtError } from '@omt/core/errors';
 
 /*
  * Small pieces shared by the fetch-style handlers of this subpath: JSON answers, JSON errors
@@ -55,4 +55,19 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
 export function withAllow(r: Response, allow: string): Response {
   r.headers.set('allow', allow);
   return r;
+}
+
+/**
+ * A `/health` answer: 200 with what `status()` gives, or 503 `{ ok: false, error: { code } }`
+ * when the store behind it does not answer (its OmtError code, never its message).
+ */
+export async function healthAnswer(status: () => Promise<unknown>): Promise<Response> {
+  try {
+    return json(200, await status());
+  } catch (e) {
+    return json(503, {
+      ok: false,
+      error: { code: isOmtError(e) ? e.code : 'adapters.http.unavailable' },
+    });
+  }
 }

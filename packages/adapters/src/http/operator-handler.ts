@@ -3,7 +3,7 @@ import { isOmtError, OmtError } from '@omt/core/errors';
 import type { AnchoredCheckpoint } from '@omt/ledger/checkpoint-anchor';
 import type { CommittedEntry, OperatorApi } from '@omt/ledger/operator-api';
 import { packCheckpoints, unpackCheckpoints } from './checkpoint-packing.js';
-import { error, type FetchHandler, json, readBody, withAllow } from './http-json.js';
+import { error, type FetchHandler, healthAnswer, json, readBody, withAllow } from './http-json.js';
 
 /** What the handler serves: an operator plus its raw transparency-log endpoints. */
 export interface ServableOperator extends OperatorApi {
@@ -191,14 +191,7 @@ export function createOperatorHandler(options: OperatorHandlerOptions): FetchHan
       if (path === '/health') {
         const no = allow('GET,HEAD');
         if (no !== undefined) return no;
-        try {
-          return json(200, await operator.status(request.signal));
-        } catch (e) {
-          return json(503, {
-            ok: false,
-            error: { code: isOmtError(e) ? e.code : 'adapters.http.unavailable' },
-          });
-        }
+        return healthAnswer(() => operator.status(request.signal));
       }
       return error(404, 'adapters.http.not-found', 'no such endpoint');
     } catch (e) {

@@ -1,7 +1,7 @@
 import { isOmtError, OmtError } from '@omt/core/errors';
 import type { IntentProblem } from '@omt/ledger/intent';
 import type { Publisher } from '@omt/ledger/publisher';
-import { error, type FetchHandler, json, readBody, withAllow } from './http-json.js';
+import { error, type FetchHandler, healthAnswer, json, readBody, withAllow } from './http-json.js';
 
 /** Options of {@link createPublishHandler}. */
 export interface PublishHandlerOptions {
@@ -97,14 +97,7 @@ export function createPublishHandler(options: PublishHandlerOptions): FetchHandl
       if (path === '/health') {
         const no = allow('GET,HEAD');
         if (no !== undefined) return withAllow(no, 'GET, HEAD');
-        try {
-          return json(200, { ok: true, jobs: await publisher.counts() });
-        } catch (e) {
-          return json(503, {
-            ok: false,
-            error: { code: isOmtError(e) ? e.code : 'adapters.http.unavailable' },
-          });
-        }
+        return healthAnswer(async () => ({ ok: true, jobs: await publisher.counts() }));
       }
       return error(404, 'adapters.http.not-found', 'no such endpoint');
     } catch (e) {

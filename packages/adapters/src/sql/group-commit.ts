@@ -13,9 +13,11 @@ export function isRowError(e: unknown): boolean {
 }
 
 /**
- * Group commit for one-row writes: at most `maxInFlight` statements at once; calls made meanwhile
- * queue and go together (up to `maxBatch` per statement), so many concurrent callers cost a few
- * round trips. `run` writes a batch and answers per item, in order. When a batch fails on one
+ * Group commit for one-row statements (the job queue's and nonce store's INSERTs, the key
+ * registry's lookups): at most `maxInFlight` statements at once; calls made meanwhile queue and go
+ * together (up to `maxBatch` per statement), so many concurrent callers cost a few round trips. A
+ * call only ever joins a statement not yet sent, so its answer reflects the database after it was
+ * made. `run` writes a batch and answers per item, in order. When a batch fails on one
  * row's data (SQLSTATE 22/23 — a failed statement wrote nothing), its items are retried one by
  * one, so a bad row fails only its own call; any other failure rejects the whole batch.
  */

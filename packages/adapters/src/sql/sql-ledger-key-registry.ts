@@ -8,19 +8,10 @@ import {
 } from '@omt/ledger/key-registry';
 import type { KeyRegistry, SignerKey, SignerKeyAlg, SignerRegistration } from '@omt/ledger/ports';
 import type { Kysely, Selectable } from 'kysely';
+import { GroupCommit } from './group-commit.js';
 import type { OmtSchema } from './schema.js';
 import { runLedgerQuery } from './sql-ledger-errors.js';
 import type { LedgerSchema, LedgerSignersTable, OmtLedgerSchema } from './sql-ledger-schema.js';
-
-/** Key ids per SELECT. */
-const MAX_BATCH = 500;
-/** SELECTs in flight at once per registry; lookups arriving meanwhile wait and go together. */
-const MAX_IN_FLIGHT = 2;
-
-interface LookupWaiter {
-  readonly resolve: (key: SignerKey | undefined) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /**
  * `KeyRegistry` (@omt/ledger port) over SQL (migration `0003_ledger`). Registration is an
@@ -41,10 +32,8 @@ interface LookupWaiter {
  */
 export class SqlKeyRegistry implements KeyRegistry {
   readonly #db: Kysely<OmtLedgerSchema>;
-  /** Lookups not yet sent, by keyId. */
-  #queue = new Map<string, LookupWaiter[]>();
-  #inFlight = 0;
-  #scheduled = false;
+  /** Group commit of `lookup`: concurrent calls share one SELECT (≤ 500 per statement, 2 in flight). */
+  readonly #lookups = new GroupCommit((ids: readonly string[]) => this.#select(ids), { maxBatch: 500 });
 
   constructor(db: Kysely<OmtSchema>) {
     this.#db = db.withTables<LedgerSchema>();
@@ -101,59 +90,27 @@ export class SqlKeyRegistry implements KeyRegistry {
 
   async lookup(keyId: string): Promise<SignerKey | undefined> {
     if (typeof keyId !== 'string' || keyId.includes('\u0000')) return undefined;
-    return new Promise<SignerKey | undefined>((resolve, reject) => {
-      const waiters = this.#queue.get(keyId);
-      if (waiters === undefined) this.#queue.set(keyId, [{ resolve, reject }]);
-      else waiters.push({ resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        queueMicrotask(() => {
-          this.#scheduled = false;
-          this.#pump();
-        });
-      }
-    });
+    return this.#lookups.add(keyId);
   }
 
-  #pump(): void {
-    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.size > 0) {
-      const batch = new Map<string, LookupWaiter[]>();
-      for (const [id, waiters] of this.#queue) {
-        if (batch.size === MAX_BATCH) break;
-        batch.set(id, waiters);
-      }
-      for (const id of batch.keys()) this.#queue.delete(id);
-      this.#inFlight++;
-      void this.#select(batch).finally(() => {
-        this.#inFlight--;
-        this.#pump();
-      });
-    }
-  }
-
-  async #select(batch: Map<string, LookupWaiter[]>): Promise<void> {
-    const ids = [...batch.keys()];
-    let rows: Selectable<LedgerSignersTable>[];
-    try {
-      rows = await runLedgerQuery('looking up a signer', () =>
-        ids.length === 1
-          ? this.#db
-              .selectFrom('omt_ledger_signers')
-              .selectAll()
-              .where('key_id', '=', ids[0] as string)
-              .execute()
-          : this.#db.selectFrom('omt_ledger_signers').selectAll().where('key_id', 'in', ids).execute(),
-      );
-    } catch (e) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
-      return;
-    }
+  /** One SELECT for the distinct ids; per id its key (each caller its own objects) or undefined. */
+  async #select(ids: readonly string[]): Promise<(SignerKey | undefined)[]> {
+    const distinct = [...new Set(ids)];
+    const rows = await runLedgerQuery('looking up a signer', () =>
+      distinct.length === 1
+        ? this.#db
+            .selectFrom('omt_ledger_signers')
+            .selectAll()
+            .where('key_id', '=', distinct[0] as string)
+            .execute()
+        : this.#db.selectFrom('omt_ledger_signers').selectAll().where('key_id', 'in', distinct).execute(),
+    );
     const found = new Map(rows.map((r) => [r.key_id, r]));
-    for (const [id, waiters] of batch) {
+    // Each caller gets its own objects: a SignerKey holds a mutable Uint8Array.
+    return ids.map((id) => {
       const row = found.get(id);
-      // Each caller gets its own objects: a SignerKey holds a mutable Uint8Array.
-      for (const w of waiters) w.resolve(row === undefined ? undefined : toKey(row));
-    }
+      return row === undefined ? undefined : toKey(row);
+    });
   }
 
   async list(): Promise<SignerKey[]> {
