@@ -27,6 +27,14 @@ export interface EmbeddedAsset {
   readonly ranges: readonly ByteRange[];
 }
 
+/** The result of embedding a store, as byte runs (see {@link AssetHandler.embedManifestStoreParts}). */
+export interface EmbeddedAssetParts {
+  /** In order, the embedded asset; runs of the input are views of it, not copies. */
+  readonly parts: readonly Uint8Array[];
+  /** The asset bytes now holding the store (the data-hash exclusions). */
+  readonly ranges: readonly ByteRange[];
+}
+
 /** One container format. Methods throw `c2pa.asset.malformed` on a broken container. */
 export interface AssetHandler {
   /** MIME types served, lower case (the first is canonical). */
@@ -41,6 +49,12 @@ export interface AssetHandler {
   removeManifestStore(asset: Uint8Array): Uint8Array;
   /** Removes any store, then embeds `store` where the format prescribes. */
   embedManifestStore(asset: Uint8Array, store: Uint8Array): EmbeddedAsset;
+  /**
+   * Optional: what {@link embedManifestStore} returns, as byte runs whose concatenation is the
+   * embedded asset; where the input is kept, the runs are views of it (no copy of a large asset,
+   * for writers that gather: `writev`, a stream, an HTTP body).
+   */
+  embedManifestStoreParts?(asset: Uint8Array, store: Uint8Array): EmbeddedAssetParts;
   /**
    * Optional: the ranges {@link embedManifestStore} would report for `store`, computed without
    * building the asset. A handler offers it only when the embedded asset minus those ranges is

@@ -6,6 +6,7 @@ import {
   type AssetHandler,
   type ByteRange,
   type EmbeddedAsset,
+  type EmbeddedAssetParts,
   type ManifestStoreLocation,
 } from './asset-handler.js';
 import { decodeXmp, findRemoteManifestUrlInXmp, setXmpProvenance } from './xmp-provenance.js';
@@ -243,6 +244,18 @@ function withoutSegments(b: Uint8Array, drop: readonly Segment[]): Uint8Array {
   return concatBytes(...parts);
 }
 
+/** The store's APP11 segments spliced in at the insertion point, as views of the asset around them. */
+function embedParts(asset: Uint8Array, store: Uint8Array): EmbeddedAssetParts {
+  const { clean, segs, at } = placement(asset);
+  const used = new Set(jumbfSegments(clean, segs).map((s) => s.en));
+  let en = 0x0211;
+  while (used.has(en)) en = (en + 1) & 0xffff;
+  const inserted = buildSegments(store, en);
+  let length = 0;
+  for (const s of inserted) length += s.length;
+  return { parts: [clean.subarray(0, at), ...inserted, clean.subarray(at)], ranges: [{ start: at, length }] };
+}
+
 /**
  * The JPEG asset handler (`image/jpeg`).
  *
@@ -268,17 +281,11 @@ export const jpegHandler: AssetHandler = {
     return withoutSegments(asset, c2paGroup(asset, segs) ?? []);
   },
   embedManifestStore(asset: Uint8Array, store: Uint8Array): EmbeddedAsset {
-    const { clean, segs, at } = placement(asset);
-    const used = new Set(jumbfSegments(clean, segs).map((s) => s.en));
-    let en = 0x0211;
-    while (used.has(en)) en = (en + 1) & 0xffff;
-    const inserted = buildSegments(store, en);
-    let length = 0;
-    for (const s of inserted) length += s.length;
-    return {
-      asset: concatBytes(clean.subarray(0, at), ...inserted, clean.subarray(at)),
-      ranges: [{ start: at, length }],
-    };
+    const { parts, ranges } = embedParts(asset, store);
+    return { asset: concatBytes(...parts), ranges };
+  },
+  embedManifestStoreParts(asset: Uint8Array, store: Uint8Array): EmbeddedAssetParts {
+    return embedParts(asset, store);
   },
   planManifestStore(asset: Uint8Array, store: Uint8Array): readonly ByteRange[] {
     // The store goes in one run of APP11 segments at `at` (see embedManifestStore).

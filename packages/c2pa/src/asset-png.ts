@@ -4,7 +4,9 @@ import {
   ASSET_MALFORMED,
   ASSET_UNSUPPORTED,
   type AssetHandler,
+  type ByteRange,
   type EmbeddedAsset,
+  type EmbeddedAssetParts,
   type ManifestStoreLocation,
 } from './asset-handler.js';
 import { decodeXmp, findRemoteManifestUrlInXmp, setXmpProvenance } from './xmp-provenance.js';
@@ -124,6 +126,24 @@ function itxtXmp(b: Uint8Array, c: Chunk): string | undefined {
   return decodeXmp(data.subarray(p));
 }
 
+/** The `caBX` chunk spliced in after IHDR, as views of the asset around it (copied only to drop an old store). */
+function embedParts(asset: Uint8Array, store: Uint8Array): EmbeddedAssetParts {
+  const old = readChunks(asset).filter((c) => c.type === 'caBX');
+  const clean = old.length === 0 ? asset : withoutChunks(asset, old);
+  const chunks = readChunks(clean);
+  const idat = chunks.find((c) => c.type === 'IDAT' || c.type === 'IEND');
+  const first = chunks[0];
+  if (first?.type !== 'IHDR') throw malformed('first chunk is not IHDR', 8);
+  if (idat === undefined) throw malformed('no IDAT chunk', clean.length);
+  // Directly after IHDR: before IDAT as §A.3.3 asks, and before PLTE/metadata editors may move.
+  const at = first.start + first.length;
+  const chunk = chunkBytes('caBX', store);
+  return {
+    parts: [clean.subarray(0, at), chunk, clean.subarray(at)],
+    ranges: [{ start: at, length: chunk.length }],
+  };
+}
+
 /**
  * The PNG asset handler (`image/png`).
  *
@@ -155,19 +175,17 @@ export const pngHandler: AssetHandler = {
     );
   },
   embedManifestStore(asset: Uint8Array, store: Uint8Array): EmbeddedAsset {
-    const clean = this.removeManifestStore(asset);
-    const chunks = readChunks(clean);
-    const idat = chunks.find((c) => c.type === 'IDAT' || c.type === 'IEND');
-    const first = chunks[0];
+    const { parts, ranges } = embedParts(asset, store);
+    return { asset: concatBytes(...parts), ranges };
+  },
+  embedManifestStoreParts(asset: Uint8Array, store: Uint8Array): EmbeddedAssetParts {
+    return embedParts(asset, store);
+  },
+  planManifestStore(asset: Uint8Array, store: Uint8Array): readonly ByteRange[] {
+    // The caBX chunk goes right after IHDR (see embedParts): 12 bytes of framing around the store.
+    const first = readChunks(asset)[0];
     if (first?.type !== 'IHDR') throw malformed('first chunk is not IHDR', 8);
-    if (idat === undefined) throw malformed('no IDAT chunk', clean.length);
-    // Directly after IHDR: before IDAT as §A.3.3 asks, and before PLTE/metadata editors may move.
-    const at = first.start + first.length;
-    const chunk = chunkBytes('caBX', store);
-    return {
-      asset: concatBytes(clean.subarray(0, at), chunk, clean.subarray(at)),
-      ranges: [{ start: at, length: chunk.length }],
-    };
+    return [{ start: first.start + first.length, length: store.length + 12 }];
   },
   findRemoteManifestUrl(asset: Uint8Array): string | undefined {
     for (const c of readChunks(asset)) {

@@ -10,6 +10,7 @@ export {
   AssetHandlerRegistry,
   type ByteRange,
   type EmbeddedAsset,
+  type EmbeddedAssetParts,
   type ManifestStoreLocation,
 } from './asset-handler.js';
 export { jpegHandler } from './asset-jpeg.js';

@@ -25,7 +25,7 @@
  * // remote.asset carries the XMP reference; upload remote.sidecar to the URL
  * ```
  */
-import { isBytes } from '@omt/core/bytes';
+import { concatBytes, isBytes } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
@@ -40,7 +40,7 @@ import { buildIngredientAssertion } from './assertions/ingredient.js';
 import { buildMetadataAssertion } from './assertions/metadata.js';
 import { buildThumbnailAssertion } from './assertions/thumbnail.js';
 import { createAssetRegistry } from './asset.js';
-import { type ClaimSigner, type IngredientSpec, signAsset } from './builder.js';
+import { type ClaimSigner, type IngredientSpec, type SignedAssetParts, signAssetParts } from './builder.js';
 import { isTimestamper } from './claim-signature.js';
 import { readManifestStore } from './manifest-store.js';
 import { extractMetadata, extractThumbnail } from './metadata-extract.js';
@@ -154,11 +154,19 @@ export interface SignFileOptions {
   readonly timestamp?: TimestampAuthority | ((data: Uint8Array) => Promise<Uint8Array>);
   readonly clock?: Clock;
   readonly random?: RandomSource;
+  /**
+   * `'bytes'` (default): the signed asset as one buffer in `asset`. `'parts'`: as byte runs in
+   * `assetParts` instead, the input's bytes not copied (write them in order: `writeFile(path,
+   * parts)`, a stream, an HTTP body); the input must not change while they are used.
+   */
+  readonly output?: 'bytes' | 'parts';
 }
 
 export interface SignFileResult {
   /** The signed asset (absent for a sidecar; with `remoteUrl`, the asset with its XMP reference). */
   readonly asset?: Uint8Array;
+  /** With `output: 'parts'`, instead of `asset`: its bytes as runs in order (see `signAssetParts`). */
+  readonly assetParts?: readonly Uint8Array[];
   /** The `.c2pa` manifest store (sidecar mode, and with `remoteUrl`: the store to upload). */
   readonly sidecar?: Uint8Array;
   readonly manifestLabel: string;
@@ -200,6 +208,7 @@ const SignFileSchema = z.object({
   ),
   clock: z.optional(z.custom<Clock>((v) => typeof v === 'function')),
   random: z.optional(z.custom<RandomSource>((v) => typeof v === 'function')),
+  output: z.optional(z.enum(['bytes', 'parts'])),
 });
 
 /** A claim signer and, when known in advance, the size of the COSE_Sign1 it returns. */
@@ -369,7 +378,7 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
   const info = def.claim_generator_info;
   const generator = Array.isArray(info) ? info[0] : info;
   const build = (signatureReserveSize: number | undefined) =>
-    signAsset({
+    signAssetParts({
       asset,
       mime: o.mime,
       signer: signer.sign,
@@ -383,18 +392,22 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
     });
   // The reservation comes from the known signature size (one signing call); should the signer
   // return more than computed, the builder measures it with a trial signature instead.
-  let signed: Awaited<ReturnType<typeof signAsset>>;
+  let signed: SignedAssetParts;
   try {
     signed = await build(signer.size === undefined ? undefined : signer.size + 100);
   } catch (e) {
     if (signer.size === undefined || !isOmtError(e, 'c2pa.signature.too-large')) throw e;
     signed = await build(undefined);
   }
+  const out =
+    o.output === 'parts'
+      ? { assetParts: signed.parts }
+      : { asset: signed.parts.length === 1 ? (signed.parts[0] as Uint8Array) : concatBytes(...signed.parts) };
   if (o.remoteUrl !== undefined)
-    return { asset: signed.asset, sidecar: signed.store, manifestLabel: signed.manifestLabel };
+    return { ...out, sidecar: signed.store, manifestLabel: signed.manifestLabel };
   return o.sidecar === true
     ? { sidecar: signed.store, manifestLabel: signed.manifestLabel }
-    : { asset: signed.asset, manifestLabel: signed.manifestLabel };
+    : { ...out, manifestLabel: signed.manifestLabel };
 }
 
 /**

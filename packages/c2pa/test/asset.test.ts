@@ -75,6 +75,24 @@ describe('JPEG handler (APP11 / JPEG XT boxes)', () => {
     );
   });
 
+  it('embedManifestStoreParts: the same bytes as embedManifestStore, the asset around the store not copied', () => {
+    for (const name of ['no_manifest.jpg', 'C.jpg']) {
+      const asset = td(name);
+      for (const size of [100, 200_000]) {
+        const store = fakeStore(size);
+        const whole = jpegHandler.embedManifestStore(asset, store);
+        const split = jpegHandler.embedManifestStoreParts?.(asset, store);
+        expect(split?.ranges).toEqual(whole.ranges);
+        expect(equalBytes(concatBytes(...(split?.parts ?? [])), whole.asset)).toBe(true);
+        // no_manifest.jpg has no store to drop: head and tail are views of the input.
+        if (name === 'no_manifest.jpg') {
+          expect(split?.parts[0]?.buffer).toBe(asset.buffer);
+          expect(split?.parts.at(-1)?.buffer).toBe(asset.buffer);
+        }
+      }
+    }
+  });
+
   it('places the store after a JFIF APP0 (as c2pa-rs does) when there is no Exif', () => {
     const c = jpegHandler.removeManifestStore(td('C.jpg'));
     expect(jpegHandler.embedManifestStore(c, fakeStore(100)).ranges[0]?.start).toBe(20);
@@ -129,6 +147,32 @@ describe('PNG handler (caBX chunk)', () => {
     expect(pngHandler.findManifestStore(out)?.store).toEqual(store);
     expect(equalBytes(pngHandler.removeManifestStore(out), asset)).toBe(true);
     expect(pngHandler.findManifestStore(asset)).toBeUndefined();
+  });
+
+  it('planManifestStore predicts embedManifestStore; the parts are views of the asset and concatenate to it', () => {
+    const plain = td('sample1.png');
+    const signedBefore = pngHandler.embedManifestStore(plain, fakeStore(77)).asset;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(plain, signedBefore),
+        fc.integer({ min: 0, max: 100_000 }),
+        (asset, size) => {
+          const store = fakeStore(size);
+          const planned = pngHandler.planManifestStore?.(asset, store);
+          const { asset: out, ranges } = pngHandler.embedManifestStore(asset, store);
+          expect(planned).toEqual(ranges);
+          const [r] = ranges as [{ start: number; length: number }];
+          const outside = concatBytes(out.subarray(0, r.start), out.subarray(r.start + r.length));
+          expect(equalBytes(outside, pngHandler.removeManifestStore(asset))).toBe(true);
+          const split = pngHandler.embedManifestStoreParts?.(asset, store);
+          expect(split?.ranges).toEqual(ranges);
+          expect(equalBytes(concatBytes(...(split?.parts ?? [])), out)).toBe(true);
+          // Without an old store to drop, the runs around the chunk share the input's memory.
+          if (asset === plain) expect(split?.parts.at(-1)?.buffer).toBe(plain.buffer);
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('CRC-32 matches the PNG spec check value', () => {

@@ -4,6 +4,7 @@ import { createTestPki, type HybridTestPki, type SingleTestPki } from '@omt/c2pa
 import { createC2paSigner, signFile } from '@omt/c2pa/sign';
 import { createTrustList } from '@omt/c2pa/trust';
 import { validateAsset } from '@omt/c2pa/validate';
+import { concatBytes } from '@omt/core/bytes';
 import { COSE_HEADER, decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { officialReader } from './official-reader.js';
@@ -130,6 +131,48 @@ describe('signFile → validateAsset and the official reader', () => {
       expect((await validateAsset(out.asset as Uint8Array, 'image/jpeg')).state, s.name).toBe('Valid');
     }
   }, 60_000);
+
+  it("output 'parts': runs that concatenate to a valid signed asset, the input not copied; sidecar and remote too", async () => {
+    const s = signings[0] as Signing;
+    const signer = await createC2paSigner({ key: s.key, chain: s.chain });
+    for (const [name, mime] of files) {
+      const asset = td(name);
+      const out = await signFile({ asset, mime, signer, output: 'parts' });
+      expect(out.asset).toBeUndefined();
+      const parts = out.assetParts ?? [];
+      expect(parts.length).toBeGreaterThan(2);
+      expect(parts.at(-1)?.buffer, name).toBe(asset.buffer); // the asset's tail is shared, not copied
+      const joined = concatBytes(...parts);
+      expect(joined.length).toBeGreaterThan(asset.length);
+      expect((await validateAsset(joined, mime)).state, name).toBe('Valid');
+      // Signing the signed file again through parts replaces its store (the old one is dropped).
+      const again = await signFile({ asset: joined, mime, signer, output: 'parts' });
+      const twice = await validateAsset(concatBytes(...(again.assetParts ?? [])), mime);
+      expect(twice.state, name).toBe('Valid');
+      expect(twice.activeManifest, name).toBe(again.manifestLabel);
+    }
+    const side = await signFile({
+      asset: td('no_manifest.jpg'),
+      mime: 'image/jpeg',
+      signer,
+      sidecar: true,
+      output: 'parts',
+    });
+    expect(side.assetParts).toBeUndefined();
+    expect(side.sidecar?.length).toBeGreaterThan(0);
+    const remote = await signFile({
+      asset: td('no_manifest.jpg'),
+      mime: 'image/jpeg',
+      signer,
+      remoteUrl: 'https://cdn.example/m.c2pa',
+      output: 'parts',
+    });
+    expect(remote.sidecar?.length).toBeGreaterThan(0);
+    expect(remote.assetParts?.length).toBe(1);
+    await expect(
+      signFile({ asset: td('no_manifest.jpg'), mime: 'image/jpeg', signer, output: 'runs' as 'parts' }),
+    ).rejects.toMatchObject({ code: 'c2pa.input.invalid' });
+  });
 
   it("the signer gets the caller's random source only (else it draws its own, and may sign natively)", async () => {
     const s = signings[0] as Signing;

@@ -22,13 +22,13 @@ export async function readTextFile(ctx: CliContext, name: string): Promise<strin
 }
 
 /**
- * Writes a file; `exclusive` refuses to overwrite (`cli.file.exists`), `secret` makes it
- * readable by the owner only (0600).
+ * Writes a file (given whole, or as byte runs written in order); `exclusive` refuses to overwrite
+ * (`cli.file.exists`), `secret` makes it readable by the owner only (0600).
  */
 export async function writeOutputFile(
   ctx: CliContext,
   name: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | readonly Uint8Array[],
   opts: { exclusive?: boolean; secret?: boolean } = {},
 ): Promise<string> {
   const full = path.resolve(ctx.cwd, name);

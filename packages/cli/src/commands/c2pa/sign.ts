@@ -170,10 +170,14 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
     ...(sidecar ? { sidecar: true } : {}),
     ...(remoteUrl !== undefined ? { remoteUrl } : {}),
     ...(args.values.metadata === true ? { metadata: true } : {}),
+    // Written as runs: the input's bytes go to the file without a second in-memory copy.
+    output: 'parts',
   });
-  const bytes = sidecar ? signed.sidecar : signed.asset;
-  if (bytes === undefined) throw new OmtError('cli.internal', 'signing produced no output');
-  const written = await writeOutputFile(ctx, out, bytes, { exclusive });
+  const parts = sidecar ? (signed.sidecar ? [signed.sidecar] : undefined) : signed.assetParts;
+  if (parts === undefined) throw new OmtError('cli.internal', 'signing produced no output');
+  const written = await writeOutputFile(ctx, out, parts, { exclusive });
+  let size = 0;
+  for (const p of parts) size += p.length;
   let storeWritten: string | undefined;
   if (remoteUrl !== undefined) {
     if (signed.sidecar === undefined)
@@ -182,7 +186,7 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
   }
   const usedSuite = signer.suite;
   const c2paBytes =
-    sidecar || remoteUrl !== undefined ? (signed.sidecar?.length ?? 0) : bytes.length - asset.bytes.length;
+    sidecar || remoteUrl !== undefined ? (signed.sidecar?.length ?? 0) : size - asset.bytes.length;
   if (args.values.json) {
     printJson(ctx, {
       input,
@@ -192,8 +196,8 @@ export async function runSign(ctx: CliContext, argv: string[]): Promise<CommandR
       manifestLabel: signed.manifestLabel,
       sidecar,
       ...(remoteUrl !== undefined ? { remoteUrl, manifestStore: storeWritten } : {}),
-      size: bytes.length,
-      addedBytes: sidecar ? bytes.length : bytes.length - asset.bytes.length,
+      size,
+      addedBytes: sidecar ? size : size - asset.bytes.length,
     });
   } else {
     const what = sidecar
