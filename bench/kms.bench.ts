@@ -243,10 +243,10 @@ if (only === undefined || only === 'records') {
 // Large file streaming (child process, built library)
 if (only === undefined || only === 'stream') {
   const MiB = Number(process.env.OMT_BENCH_KMS_MIB ?? 256);
-  const reps = Math.max(5, Number(process.env.OMT_BENCH_KMS_REPS ?? 5));
+  const reps = Math.max(5, Number(process.env.OMT_BENCH_KMS_REPS ?? 7));
   const configs = [
-    { engine: 'node', frameSize: DEFAULT_FRAME_SIZE as number, reps: reps + 2 },
-    ...[65536, 1024 * 1024]
+    { engine: 'node', frameSize: DEFAULT_FRAME_SIZE as number, reps },
+    ...[65536, 256 * 1024, 1024 * 1024]
       .filter((f) => f !== DEFAULT_FRAME_SIZE)
       .map((frameSize) => ({ engine: 'node', frameSize, reps })),
     { engine: 'webcrypto', frameSize: DEFAULT_FRAME_SIZE as number, reps },
@@ -287,7 +287,7 @@ if (only === undefined || only === 'stream') {
     unit: 'MiB/s',
     ratio: median(main.oursMiBs) / median(main.rawMiBs),
     extra: {
-      method: `child process on dist/; ${reps + 2} (default frames) or ${reps} alternating runs each, medians; MiB/s counts both directions (2 × ${MiB} MiB)`,
+      method: `child process on dist/; ${reps} rounds, each running every configuration (ours, then raw) in turn; medians; MiB/s counts both directions (2 × ${MiB} MiB)`,
       peakRssMiB: r.peakRssMiB,
       rssBeforeStreamingMiB: r.rssBeforeMiB,
       goalRssMiB: 128,
@@ -374,17 +374,21 @@ const rssBeforeMiB = status('VmRSS');
 const first = configs[0];
 await ours(first.engine, first.frameSize);
 const peakRssMiB = status('VmHWM');
-const runs = [];
-for (const c of configs) {
-  const r = { engine: c.engine, frameSize: c.frameSize, oursMiBs: [], rawMiBs: [], oursCpuMs: [], rawCpuMs: [] };
-  await raw(c.engine, c.frameSize); // warm-up of the peer too
-  for (let i = 0; i < c.reps; i++) {
+// Round-robin over the configurations (each round: every configuration, ours then raw), so a
+// configuration's place in the run (warm-up, the machine's mood) biases none of them.
+const runs = configs.map((c) => ({ engine: c.engine, frameSize: c.frameSize, oursMiBs: [], rawMiBs: [], oursCpuMs: [], rawCpuMs: [] }));
+for (const c of configs) await raw(c.engine, c.frameSize); // warm-up of the peer too
+const rounds = Math.max(...configs.map((c) => c.reps));
+for (let i = 0; i < rounds; i++) {
+  for (let k = 0; k < configs.length; k++) {
+    const c = configs[k];
+    if (i >= c.reps) continue;
+    const r = runs[k];
     r.oursMiBs.push(await ours(c.engine, c.frameSize));
     r.oursCpuMs.push(lastCpuMs);
     r.rawMiBs.push(await raw(c.engine, c.frameSize));
     r.rawCpuMs.push(lastCpuMs);
   }
-  runs.push(r);
 }
 process.stdout.write(JSON.stringify({ rssBeforeMiB: Math.round(rssBeforeMiB), peakRssMiB: Math.round(peakRssMiB), runs }) + '\\n');
 `;
