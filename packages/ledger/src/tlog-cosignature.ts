@@ -350,10 +350,19 @@ export function parseAnyVerifierKey(vkey: string): NoteVerifier {
  * @example `parseLogKey('op1.omt.example+…').name // 'op1.omt.example'`
  */
 export function parseLogKey(vkey: string): NoteVerifier {
+  // Cached: an ML-DSA log key is ~2.6 KB of base64, and clients check every receipt against one.
+  const hit = logKeys.get(vkey);
+  if (hit !== undefined) return hit;
   const { key } = splitVerifierKey(vkey);
-  if (key[0] === NOTE_TYPE_SUBTREE_V1) return parseCosignerKey(vkey);
-  return parseVerifierKey(vkey);
+  const verifier = key[0] === NOTE_TYPE_SUBTREE_V1 ? parseCosignerKey(vkey) : parseVerifierKey(vkey);
+  if (logKeys.size >= LOG_KEYS_KEPT) logKeys.clear();
+  logKeys.set(vkey, verifier);
+  return verifier;
 }
+
+/** Parsed log keys (verifiers are immutable), by vkey text. */
+const logKeys = new Map<string, NoteVerifier>();
+const LOG_KEYS_KEPT = 256;
 
 async function cosignerPublicKey(alg: CosignerAlg, seed: Uint8Array): Promise<Uint8Array> {
   try {

@@ -181,4 +181,16 @@ describe('verifyQuorumCertificate', () => {
     };
     expect((await verifyQuorumCertificate(forged, network)).ok).toBe(false);
   });
+
+  it('the checkpoint cache is per key: a note that verified under its own key fails under another', async () => {
+    const r = await (ops[0] as Op).receipt(1);
+    const vote = { chain, height: 3, hash };
+    expect(await verifyReceipt(r, vote, (ops[0] as Op).key.vkey)).toEqual([]);
+    // The same text (cached as verified for op1's key), now claimed under op2's key.
+    const codes = (
+      await verifyReceipt({ ...r, operator: 'op2.omt.example' }, vote, (ops[1] as Op).key.vkey)
+    ).map((s) => s.code);
+    expect(codes.length).toBeGreaterThan(0);
+    expect(await verifyReceipt(r, vote, (ops[0] as Op).key.vkey)).toEqual([]);
+  });
 });

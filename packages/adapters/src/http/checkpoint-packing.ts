@@ -28,22 +28,40 @@ function receiptsOf(value: unknown): Receipt[] {
   return out;
 }
 
-/** Replaces receipt checkpoints in `items` (commit entries, vote answers, chain entries) by references. */
+/**
+ * Replaces receipt checkpoints in `items` (commit entries, vote answers, chain entries) by
+ * references. The input is left as it is: only the objects on the way to a receipt (the item, its
+ * QC, the receipts list, each receipt) are copied, the rest (events, proofs) is shared.
+ */
 export function packCheckpoints<T>(items: readonly T[]): { items: T[]; notes: string[] } {
-  const copy = structuredClone(items) as T[];
   const notes: string[] = [];
   const index = new Map<string, number>();
-  for (const r of receiptsOf(copy)) {
-    if (typeof r.checkpoint !== 'string') continue;
-    let n = index.get(r.checkpoint);
+  const packReceipt = (r: unknown): unknown => {
+    if (typeof r !== 'object' || r === null) return r;
+    const text = (r as Receipt).checkpoint;
+    if (typeof text !== 'string') return r;
+    let n = index.get(text);
     if (n === undefined) {
       n = notes.length;
-      notes.push(r.checkpoint);
-      index.set(r.checkpoint, n);
+      notes.push(text);
+      index.set(text, n);
     }
-    r.checkpoint = `#${n}`;
-  }
-  return { items: copy, notes };
+    return { ...r, checkpoint: `#${n}` };
+  };
+  const packed = items.map((item): T => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+    const it = item as { qc?: unknown; receipt?: unknown };
+    let out: Record<string, unknown> | undefined;
+    const qc = it.qc as { receipts?: unknown } | null | undefined;
+    if (typeof qc === 'object' && qc !== null && Array.isArray(qc.receipts)) {
+      out = { ...item, qc: { ...qc, receipts: qc.receipts.map(packReceipt) } };
+    }
+    if (typeof it.receipt === 'object' && it.receipt !== null) {
+      out = { ...(out ?? item), receipt: packReceipt(it.receipt) };
+    }
+    return (out ?? item) as T;
+  });
+  return { items: packed, notes };
 }
 
 /** Restores the texts in place; references out of range are left as they are (they fail verification). */
