@@ -89,7 +89,7 @@ interface Committing {
   readonly event: ChainEvent;
   readonly hash: string;
   readonly qc: QuorumCertificate;
-  /** Its RFC 8785 form: what is stored, and the key of the verified-QC cache. */
+  /** Its RFC 8785 form: what is stored. */
   readonly qcText: string;
 }
 
@@ -155,7 +155,6 @@ export class EventOperator implements OperatorApi {
   #anchors: AnchoredCheckpoint[] = [];
   /** Events this operator validated for its vote: hash → the head it extended and the result. */
   readonly #validated = new Map<string, { prev: string | null; state: ChainState; event: ChainEvent }>();
-  readonly #verifiedQcs = new Set<string>();
   readonly #witness: Witness | undefined;
   #pending: Pending[] = [];
   #voteQueue: VoteRequestGroup[] = [];
@@ -480,7 +479,7 @@ export class EventOperator implements OperatorApi {
           hash = eventHash(event);
           const qc = parseQuorumCertificate(entry.qc);
           const qcText = canonicalize(qc);
-          const bad = await this.#checkQc(event, hash, qc, qcText);
+          const bad = await this.#checkQc(event, hash, qc);
           if (bad !== undefined) answers[i] = bad;
           else parsed.push({ i, event, hash, qc, qcText });
         } catch (e) {
@@ -530,12 +529,7 @@ export class EventOperator implements OperatorApi {
   }
 
   /** Undefined when the QC is for this event and verifies; else the refusal. */
-  async #checkQc(
-    event: ChainEvent,
-    hash: string,
-    qc: QuorumCertificate,
-    qcKey: string,
-  ): Promise<CommitAnswer | undefined> {
+  async #checkQc(event: ChainEvent, hash: string, qc: QuorumCertificate): Promise<CommitAnswer | undefined> {
     if (qc.event !== hash || qc.chain !== event.chain || qc.height !== event.height)
       return {
         ok: false,
@@ -543,7 +537,8 @@ export class EventOperator implements OperatorApi {
         code: 'ledger.qc.mismatch',
         message: 'the quorum certificate is for another event',
       };
-    if (this.#verifiedQcs.has(qcKey)) return undefined;
+    // No cache of whole QCs: each is seen about once, and its checkpoints' signatures are cached
+    // (operator-receipt.ts), which leaves ~0.1 ms of proof checking per QC.
     const v = await verifyQuorumCertificate(qc, this.#o.network);
     if (!v.ok)
       return {
@@ -552,8 +547,6 @@ export class EventOperator implements OperatorApi {
         code: 'ledger.qc.invalid',
         message: v.statuses.map((s) => s.message).join('; '),
       };
-    if (this.#verifiedQcs.size > 10_000) this.#verifiedQcs.clear();
-    this.#verifiedQcs.add(qcKey);
     return undefined;
   }
 
@@ -724,7 +717,7 @@ export class EventOperator implements OperatorApi {
           const hash = eventHash(event);
           const qc = parseQuorumCertificate(entry.qc);
           const qcText = canonicalize(qc);
-          if ((await this.#checkQc(event, hash, qc, qcText)) !== undefined) break;
+          if ((await this.#checkQc(event, hash, qc)) !== undefined) break;
           batch.push({ i, event, hash, qc, qcText });
         }
         await this.#storeBatch(batch, false);
