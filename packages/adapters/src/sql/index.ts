@@ -36,6 +36,7 @@ export type {
   LedgerEventsTable,
   LedgerLogLeavesTable,
   LedgerPayoutsTable,
+  LedgerQcNotesTable,
   LedgerVotesTable,
   LedgerWitnessStateTable,
   OmtSchema,

@@ -44,6 +44,16 @@ export interface LedgerEventsTable {
   committed_at: Once<Date>;
 }
 
+/**
+ * `omt_ledger_qc_notes`: the checkpoint notes that stored QCs reference, once each, by the SHA-256
+ * (lower-case hex) of the JSON-escaped note text (migration 0008; append-only).
+ */
+export interface LedgerQcNotesTable {
+  hash: Once<string>;
+  /** The note as it appears inside the QC's JSON string (escaped: `\n` for a newline). */
+  note: Once<string>;
+}
+
 /** `omt_ledger_payouts`: the payouts stored with an event, `seq` 0, 1, … per event (migration 0005). */
 export interface LedgerPayoutsTable {
   chain: Once<string>;
@@ -108,6 +118,7 @@ export interface OmtSchema {
   omt_audit_entries: AuditEntriesTable;
   omt_audit_heads: AuditHeadsTable;
   omt_ledger_events: LedgerEventsTable;
+  omt_ledger_qc_notes: LedgerQcNotesTable;
   omt_ledger_payouts: LedgerPayoutsTable;
   omt_ledger_votes: LedgerVotesTable;
   omt_ledger_log_leaves: LedgerLogLeavesTable;

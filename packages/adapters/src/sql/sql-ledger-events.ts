@@ -12,6 +12,14 @@ import type { AppendItem, AppendOutcome, CommittedEvent, EventStore, Payout } fr
 import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { LedgerEventsTable, OmtSchema } from './schema.js';
 import { runLedgerQuery } from './sql-ledger-errors.js';
+import {
+  compactQc,
+  NoteCache,
+  noteHash,
+  qcReferences,
+  restoreQc,
+  type StoredQc,
+} from './sql-ledger-qc-notes.js';
 
 /**
  * Largest text (events, QCs, states; UTF-16 code units) one `appendMany` statement carries; a
@@ -19,16 +27,31 @@ import { runLedgerQuery } from './sql-ledger-errors.js';
  * and the outcomes are still those of appending the items in order).
  */
 const BATCH_TEXT_LIMIT = 32 * 1024 * 1024;
+/**
+ * Most distinct checkpoint notes one statement inserts (one bind parameter each; PostgreSQL
+ * takes at most 65,535 per statement, the rest of a 1,000-item batch uses ~3,000).
+ */
+const BATCH_NOTE_LIMIT = 16_384;
+/** Total length (UTF-16 code units) of the notes a store keeps in memory: ~1,800 ML-DSA-65 notes. */
+const NOTE_CACHE_CHARS = 8 * 1024 * 1024;
 
 interface BatchItem {
   readonly k: number;
   readonly event: CommittedEvent;
+  /** The QC as stored (compacted, verbatim or as is) with the notes it references. */
+  readonly qc: StoredQc;
   readonly payouts: readonly Payout[];
+}
+
+/** One `appendMany` statement: its items and every note they reference, by hash. */
+interface Chunk {
+  readonly items: BatchItem[];
+  readonly notes: Map<string, string>;
 }
 
 /**
  * `EventStore` (@omt/ledger port) over SQL (migrations `0005_ledger_events`,
- * `0006_ledger_event_batches`).
+ * `0006_ledger_event_batches`, `0008_ledger_qc_notes`).
  *
  * `append` and `appendMany` are one statement each — one round trip, one transaction —
  * `omt_ledger_append_many(…)`, a plpgsql function that takes a batch (1 to 1,000 items) as arrays.
@@ -44,6 +67,14 @@ interface BatchItem {
  * payouts, and triggers that refuse UPDATE, DELETE and TRUNCATE of committed rows. PGlite runs
  * the very same SQL.
  *
+ * Quorum certificates are stored compacted (migration `0008_ledger_qc_notes`, see
+ * sql-ledger-qc-notes.ts): each checkpoint note once in `omt_ledger_qc_notes`, inserted by the
+ * statement that appends the events (a data-modifying CTE, `on conflict do nothing`, in hash
+ * order so concurrent batches never deadlock), and the QC with references to it. Reads give back
+ * the original text exactly, fetching the notes missing from a bounded in-memory cache with one
+ * query per call; a reference whose note is missing, or does not hash to it, is
+ * `adapters.sql.query-failed` (never a wrong QC). Rows written before 0008 are read as they are.
+ *
  * @example
  * ```ts
  * const events = new SqlEventStore(omt.db);
@@ -54,6 +85,8 @@ interface BatchItem {
  */
 export class SqlEventStore implements EventStore {
   readonly #db: Kysely<OmtSchema>;
+  readonly #notes = new NoteCache(NOTE_CACHE_CHARS);
+  readonly #hashOf = (note: string): string => this.#notes.hashOf(note);
 
   constructor(db: Kysely<OmtSchema>) {
     this.#db = db;
@@ -62,9 +95,13 @@ export class SqlEventStore implements EventStore {
   async append(event: CommittedEvent, payouts?: readonly Payout[]): Promise<'appended' | 'exists'> {
     const e = parseCommittedEvent(event);
     const ps = parsePayouts(payouts);
+    const qc = compactQc(e.qc, this.#hashOf);
     let row: BatchRow | undefined;
     try {
-      const result = await appendManyQuery([{ k: 0, event: e, payouts: ps }], false).execute(this.#db);
+      const result = await appendManyQuery(
+        { items: [{ k: 0, event: e, qc, payouts: ps }], notes: new Map(qc.notes) },
+        false,
+      ).execute(this.#db);
       row = result.rows[0];
     } catch (err) {
       // One item: the statement's error is this item's (no retry in subtransactions needed).
@@ -91,27 +128,47 @@ export class SqlEventStore implements EventStore {
   async appendMany(items: readonly AppendItem[]): Promise<AppendOutcome[]> {
     const parsed = parseAppendItems(items);
     const outcomes: AppendOutcome[] = new Array(parsed.length);
-    const chunks: BatchItem[][] = [];
-    let chunk: BatchItem[] = [];
+    const chunks: Chunk[] = [];
+    let chunk: Chunk = { items: [], notes: new Map() };
     let size = 0;
     for (const [k, p] of parsed.entries()) {
       if ('error' in p) {
         outcomes[k] = { error: p.error };
         continue;
       }
-      const bytes = p.event.event.length + p.event.qc.length + p.event.state.length;
-      if (chunk.length > 0 && size + bytes > BATCH_TEXT_LIMIT) {
+      const qc = compactQc(p.event.qc, this.#hashOf);
+      // The notes this item adds to the statement (counted once per statement).
+      const added = (c: Chunk): { chars: number; count: number } => {
+        let chars = 0;
+        let count = 0;
+        for (const [h, n] of qc.notes)
+          if (!c.notes.has(h)) {
+            chars += n.length;
+            count++;
+          }
+        return { chars, count };
+      };
+      let extra = added(chunk);
+      let bytes = p.event.event.length + qc.text.length + p.event.state.length + extra.chars;
+      if (
+        chunk.items.length > 0 &&
+        (size + bytes > BATCH_TEXT_LIMIT || chunk.notes.size + extra.count > BATCH_NOTE_LIMIT)
+      ) {
         chunks.push(chunk);
-        chunk = [];
+        chunk = { items: [], notes: new Map() };
         size = 0;
+        extra = added(chunk);
+        bytes = p.event.event.length + qc.text.length + p.event.state.length + extra.chars;
       }
-      chunk.push({ k, event: p.event, payouts: p.payouts });
+      chunk.items.push({ k, event: p.event, qc, payouts: p.payouts });
+      for (const [h, n] of qc.notes) chunk.notes.set(h, n);
       size += bytes;
     }
-    if (chunk.length > 0) chunks.push(chunk);
+    if (chunk.items.length > 0) chunks.push(chunk);
     for (const c of chunks) {
       const rows = await this.#appendBatch(c);
-      for (const [j, item] of c.entries()) outcomes[item.k] = toOutcome(rows[j] as BatchRow, item.event);
+      for (const [j, item] of c.items.entries())
+        outcomes[item.k] = toOutcome(rows[j] as BatchRow, item.event);
     }
     return outcomes;
   }
@@ -122,10 +179,10 @@ export class SqlEventStore implements EventStore {
    * constraint, a trigger: SQLSTATE class 22, 23 or OMT02) the whole statement is rolled back
    * and run again with each item in its own subtransaction, so only that item is refused.
    */
-  async #appendBatch(items: readonly BatchItem[]): Promise<BatchRow[]> {
+  async #appendBatch(chunk: Chunk): Promise<BatchRow[]> {
     const run = async (isolate: boolean): Promise<BatchRow[]> => {
-      const { rows } = await appendManyQuery(items, isolate).execute(this.#db);
-      if (rows.length !== items.length)
+      const { rows } = await appendManyQuery(chunk, isolate).execute(this.#db);
+      if (rows.length !== chunk.items.length)
         throw new OmtError('adapters.sql.query-failed', `appending events returned ${rows.length} rows`);
       return rows;
     };
@@ -157,7 +214,7 @@ export class SqlEventStore implements EventStore {
         .limit(1)
         .executeTakeFirst(),
     );
-    return row === undefined ? undefined : toEvent(row);
+    return row === undefined ? undefined : (await this.#toEvents([row]))[0];
   }
 
   async get(chain: string, height: number): Promise<CommittedEvent | undefined> {
@@ -171,7 +228,7 @@ export class SqlEventStore implements EventStore {
         .where('height', '=', String(h))
         .executeTakeFirst(),
     );
-    return row === undefined ? undefined : toEvent(row);
+    return row === undefined ? undefined : (await this.#toEvents([row]))[0];
   }
 
   async list(
@@ -190,7 +247,56 @@ export class SqlEventStore implements EventStore {
         .limit(limit)
         .execute(),
     );
-    return rows.map(toEvent);
+    return this.#toEvents(rows);
+  }
+
+  /**
+   * Rows as events, each QC restored to its original text: the notes its references name come
+   * from the cache or, all those missing, from one query. A missing note, or one that does not
+   * hash to its reference, is corruption: `adapters.sql.query-failed` naming the event.
+   */
+  async #toEvents(rows: readonly Selectable<LedgerEventsTable>[]): Promise<CommittedEvent[]> {
+    const notes = new Map<string, string>();
+    const missing = new Set<string>();
+    for (const row of rows) {
+      const refs = qcReferences(row.qc);
+      if (refs === undefined) throw corruptQc(row, 'holds a checkpoint value that is not a note reference');
+      for (const h of refs) {
+        if (notes.has(h) || missing.has(h)) continue;
+        const note = this.#notes.get(h);
+        if (note === undefined) missing.add(h);
+        else notes.set(h, note);
+      }
+    }
+    if (missing.size > 0) {
+      const fetched = await runLedgerQuery('reading checkpoint notes', () =>
+        this.#db
+          .selectFrom('omt_ledger_qc_notes')
+          .select(['hash', 'note'])
+          .where(sql<boolean>`hash = any(${[...missing]}::text[])`)
+          .execute(),
+      );
+      for (const { hash, note } of fetched) {
+        // The table's CHECK guarantees this; checked again so no tampering yields a wrong QC.
+        if (!missing.has(hash) || noteHash(note) !== hash) {
+          const row = rows.find((r) => qcReferences(r.qc)?.includes(hash)) ?? rows[0];
+          throw corruptQc(
+            row as Selectable<LedgerEventsTable>,
+            `references checkpoint note ${hash}, stored with other text (its hash does not match)`,
+          );
+        }
+        notes.set(hash, note);
+        this.#notes.add(hash, note);
+      }
+    }
+    return rows.map((row) => {
+      const qc = restoreQc(row.qc, (h) => notes.get(h));
+      if (qc === undefined) {
+        const lost = (qcReferences(row.qc) ?? []).find((h) => !notes.has(h));
+        throw corruptQc(row, `references checkpoint note ${lost}, which is not stored`);
+      }
+      return toEvent(row, qc);
+    });
   }
 
   async payouts(chain: string): Promise<Payout[]> {
@@ -249,7 +355,16 @@ interface BatchRow {
   readonly detail: string | null;
 }
 
-function appendManyQuery(items: readonly BatchItem[], isolate: boolean): RawBuilder<BatchRow> {
+/**
+ * The statement of one chunk: `omt_ledger_append_many` (migration 0006) with the QCs as stored,
+ * preceded, when they reference notes, by a data-modifying CTE that inserts those notes (all of
+ * them: a stored QC never references a note its own transaction did not insert or find). Notes
+ * are inserted in hash order, so two concurrent statements wait on each other's notes in one
+ * order only (no deadlock); an existing note is left alone (`on conflict do nothing`, which also
+ * waits for a concurrent inserter's outcome).
+ */
+function appendManyQuery(chunk: Chunk, isolate: boolean): RawBuilder<BatchRow> {
+  const { items, notes } = chunk;
   const events = items.map((i) => i.event);
   const payouts = items.flatMap((i) => i.payouts);
   const from: number[] = [];
@@ -258,11 +373,20 @@ function appendManyQuery(items: readonly BatchItem[], isolate: boolean): RawBuil
     from.push(next);
     next += i.payouts.length;
   }
-  return sql<BatchRow>`select item, status, detail from omt_ledger_append_many(
+  const withNotes =
+    notes.size === 0
+      ? sql``
+      : sql`with notes as (
+    insert into omt_ledger_qc_notes (hash, note)
+    select n.hash, n.note from unnest(${[...notes.keys()]}::text[], ${texts([...notes.values()])}) as n(hash, note)
+    order by n.hash
+    on conflict do nothing)
+  `;
+  return sql<BatchRow>`${withNotes}select item, status, detail from omt_ledger_append_many(
     ${events.map((e) => e.chain)}::text[], ${events.map((e) => e.height)}::bigint[],
     ${events.map((e) => e.hash)}::text[], ${events.map((e) => e.prev)}::text[],
     ${events.map((e) => e.machine)}::text[], ${events.map((e) => e.type)}::text[],
-    ${texts(events.map((e) => e.event))}, ${texts(events.map((e) => e.qc))},
+    ${texts(events.map((e) => e.event))}, ${texts(items.map((i) => i.qc.text))},
     ${texts(events.map((e) => e.state))}, ${events.map((e) => e.committedAt)}::timestamptz[],
     ${from}::int[], ${items.map((i) => i.payouts.length)}::int[],
     ${payouts.map((p) => p.invoice)}::text[], ${payouts.map((p) => p.party)}::text[],
@@ -309,7 +433,7 @@ function errorOutcome(e: OmtError): AppendOutcome {
   return { error: { code: e.code, message: e.message } };
 }
 
-function toEvent(row: Selectable<LedgerEventsTable>): CommittedEvent {
+function toEvent(row: Selectable<LedgerEventsTable>, qc: string): CommittedEvent {
   return {
     chain: row.chain,
     height: Number(row.height),
@@ -318,10 +442,20 @@ function toEvent(row: Selectable<LedgerEventsTable>): CommittedEvent {
     machine: row.machine,
     type: row.type,
     event: row.event,
-    qc: row.qc,
+    qc,
     state: row.state,
     committedAt: row.committed_at,
   };
+}
+
+/** A stored QC that cannot be restored exactly: never returned, reported as a query failure. */
+function corruptQc(row: Selectable<LedgerEventsTable>, what: string): OmtError {
+  const height = Number(row.height);
+  return new OmtError(
+    'adapters.sql.query-failed',
+    `the quorum certificate stored for ${row.chain} height ${height} ${what}`,
+    { details: { chain: row.chain, height } },
+  );
 }
 
 function conflict(chain: string, height: number, committed: string): OmtError {
