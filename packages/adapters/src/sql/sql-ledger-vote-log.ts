@@ -25,7 +25,9 @@ import { runLedgerQuery } from './sql-ledger-errors.js';
  * vote without its leaf or a leaf without its vote, and indexes are dense (a trigger refuses any
  * other index, the primary keys refuse duplicates). Leaves, votes and checkpoints are
  * append-only (triggers refuse UPDATE, DELETE and TRUNCATE). `voteMany` is one statement too,
- * `omt_ledger_vote_many(…)` (migration 0006): the same lock once, then each request in order.
+ * `omt_ledger_vote_many(…)` (migrations 0006, 0009): the same lock once, the existing votes of the
+ * batch found in one query, and the new leaves and votes inserted in one statement each, with the
+ * outcomes of handling the requests in order (a repeat within the batch gets the first one's vote).
  *
  * @example
  * ```ts
