@@ -125,6 +125,16 @@ const VERIFIED_LIMIT = 1024;
 const verified = new Map<string, Map<string, Promise<SignedCheckpoint>>>();
 let verifiedCount = 0;
 
+/**
+ * `verifyCheckpoint(text, key)` with the process-wide cache of successful verifications (by key,
+ * then exact text; at most 1,024, failures not kept): receipts, quorum certificates and
+ * equivocation checks of one client share it, so each checkpoint's signature is checked once.
+ * @example `const { checkpoint } = await verifyCheckpointCached(receipt.checkpoint, logVerifier(op));`
+ */
+export async function verifyCheckpointCached(text: string, key: NoteVerifier): Promise<SignedCheckpoint> {
+  return verifiedCheckpoint(text, key);
+}
+
 async function verifiedCheckpoint(text: string, key: NoteVerifier): Promise<SignedCheckpoint> {
   let byText = verified.get(key.vkey);
   let pending = byText?.get(text);
