@@ -16,11 +16,8 @@ import type { CommittedEvent, Payout } from '@omt/ledger/ports';
 import { eventStoreContract, voteLogContract, witnessStoreContract } from '@omt/ledger/testing/event-stores';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventAt, randomHex } from './ledger-fixtures.js';
 import { describePostgres, dropSchemas, openMigrated, randomSchema, schemaFactory } from './pg-env.js';
-
-function randomHex(n: number): string {
-  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
-}
 
 async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -29,22 +26,6 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
     return isOmtError(e) ? e.code : `not an OmtError: ${String(e)}`;
   }
   return undefined;
-}
-
-function eventAt(chain: string, height: number, prev: string | null): CommittedEvent {
-  const hash = randomHex(32);
-  return {
-    chain,
-    height,
-    hash,
-    prev,
-    machine: 'omt.item/v1',
-    type: 'transfer',
-    event: JSON.stringify({ chain, height, hash }),
-    qc: '{"receipts":[]}',
-    state: '{"state":"owned"}',
-    committedAt: new Date('2026-11-22T10:00:00.000Z'),
-  };
 }
 
 function payout(over: Partial<Payout> = {}): Payout {

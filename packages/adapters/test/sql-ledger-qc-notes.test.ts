@@ -22,13 +22,10 @@ import {
   qcReferences,
   restoreQc,
 } from '../src/sql/sql-ledger-qc-notes.js';
+import { eventAt, randomHex } from './ledger-fixtures.js';
 import { describePostgres, openMigrated, schemaFactory } from './pg-env.js';
 
 const H = (s: string) => toHex(sha256(utf8(s)));
-
-function randomHex(n: number): string {
-  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
-}
 
 async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string } | undefined> {
   try {
@@ -112,22 +109,6 @@ function qcWith(chain: string, height: number, hash: string, checkpoints: readon
       proof: [],
     })),
   });
-}
-
-function eventAt(chain: string, height: number, prev: string | null, qc?: string): CommittedEvent {
-  const hash = randomHex(32);
-  return {
-    chain,
-    height,
-    hash,
-    prev,
-    machine: 'omt.item/v1',
-    type: 'transfer',
-    event: JSON.stringify({ chain, height, hash }),
-    qc: qc ?? qcWith(chain, height, hash, ['note']),
-    state: '{"state":"owned"}',
-    committedAt: new Date('2026-12-01T10:00:00.000Z'),
-  };
 }
 
 /** Appends a chain of events with the given QC texts (one appendMany); returns the events. */

@@ -11,27 +11,8 @@ import { isOmtError } from '@omt/core/errors';
 import type { AppendOutcome, CommittedEvent, Payout, VoteOutcome, VoteRequest } from '@omt/ledger/ports';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventAt, randomHex } from './ledger-fixtures.js';
 import { describePostgres, openMigrated, schemaFactory } from './pg-env.js';
-
-function randomHex(n: number): string {
-  return toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
-}
-
-function eventAt(chain: string, height: number, prev: string | null): CommittedEvent {
-  const hash = randomHex(32);
-  return {
-    chain,
-    height,
-    hash,
-    prev,
-    machine: 'omt.item/v1',
-    type: 'transfer',
-    event: JSON.stringify({ chain, height, hash }),
-    qc: '{"receipts":[]}',
-    state: '{"state":"owned"}',
-    committedAt: new Date('2026-12-05T10:00:00.000Z'),
-  };
-}
 
 function payout(over: Partial<Payout> = {}): Payout {
   return { invoice: 'inv-1', party: 'c'.repeat(64), role: 'seller', amount: 100n, currency: 'EUR', ...over };
