@@ -1,4 +1,3 @@
-import { concatBytes } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
 import { decodeCoseSign1, encodeCoseSign1 } from '@omt/core/cose';
 import { OmtError } from '@omt/core/errors';
@@ -13,7 +12,7 @@ import { verifyClaimAssertionUris } from './hashed-uri.js';
 import { type JumbfSuperBox, superBoxContents } from './jumbf.js';
 import { type Manifest, parseManifestStore } from './manifest-store.js';
 import { isFailureCode, type ValidationStatus } from './status-codes.js';
-import { callSigner, StoreAssembler, sameRanges, uuidV4 } from './store-assembly.js';
+import { callSigner, joinParts, StoreAssembler, sameRanges, uuidV4 } from './store-assembly.js';
 
 /**
  * Builds, signs and embeds a C2PA manifest (claim v2) into an asset, or writes a sidecar store.
@@ -218,17 +217,10 @@ function planIngredients(specs: readonly IngredientSpec[]): {
   return { carried, drafts };
 }
 
-function embed(
-  handler: AssetHandler,
-  options: SignAssetOptions,
-  clean: Uint8Array,
-  store: Uint8Array,
-): { asset: Uint8Array; ranges: readonly ByteRange[] } {
-  if (options.sidecar === true) return { asset: clean, ranges: [] };
-  return handler.embedManifestStore(clean, store);
-}
-
-/** {@link embed} as byte runs (views of `clean` where the handler can; else the one embedded copy). */
+/**
+ * The store embedded in `clean` (`clean` itself for a sidecar), as byte runs: views of `clean`
+ * where the handler offers `embedManifestStoreParts`, else its one embedded copy.
+ */
 function embedParts(
   handler: AssetHandler,
   options: SignAssetOptions,
@@ -239,6 +231,17 @@ function embedParts(
   if (handler.embedManifestStoreParts !== undefined) return handler.embedManifestStoreParts(clean, store);
   const out = handler.embedManifestStore(clean, store);
   return { parts: [out.asset], ranges: out.ranges };
+}
+
+/** {@link embedParts} as one buffer (what the hash runs over when the handler cannot plan). */
+function embedJoined(
+  handler: AssetHandler,
+  options: SignAssetOptions,
+  clean: Uint8Array,
+  store: Uint8Array,
+): { asset: Uint8Array; ranges: readonly ByteRange[] } {
+  const { parts, ranges } = embedParts(handler, options, clean, store);
+  return { asset: joinParts(parts), ranges };
 }
 
 /**
@@ -258,7 +261,7 @@ function embedParts(
  */
 export async function signAsset(options: SignAssetOptions): Promise<SignedAsset> {
   const { parts, ...signed } = await signAssetParts(options);
-  return { ...signed, asset: parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts) };
+  return { ...signed, asset: joinParts(parts) };
 }
 
 /** Result of {@link signAssetParts}. */
@@ -349,7 +352,7 @@ export async function signAssetParts(options: SignAssetOptions): Promise<SignedA
     const draft = assembler.build(ranges, zeroHash, placeholderSig);
     const out =
       planner === undefined
-        ? embed(handler, options, clean, draft.store)
+        ? embedJoined(handler, options, clean, draft.store)
         : { asset: undefined, ranges: planner(clean, draft.store) };
     if (sameRanges(out.ranges, ranges)) placed = out;
     else ranges = out.ranges;

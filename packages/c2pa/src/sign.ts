@@ -25,7 +25,7 @@
  * // remote.asset carries the XMP reference; upload remote.sidecar to the URL
  * ```
  */
-import { concatBytes, isBytes } from '@omt/core/bytes';
+import { isBytes } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
@@ -46,7 +46,7 @@ import { readManifestStore } from './manifest-store.js';
 import { extractMetadata, extractThumbnail } from './metadata-extract.js';
 import type { TimestampAuthority } from './ports.js';
 import { type C2paSigner, createC2paSigner, isC2paSigner } from './signer.js';
-import { jsonToCbor } from './store-assembly.js';
+import { joinParts, jsonToCbor } from './store-assembly.js';
 import { isRemoteManifestUrl } from './xmp-provenance.js';
 
 export {
@@ -399,10 +399,7 @@ export async function signFile(options: SignFileOptions): Promise<SignFileResult
     if (signer.size === undefined || !isOmtError(e, 'c2pa.signature.too-large')) throw e;
     signed = await build(undefined);
   }
-  const out =
-    o.output === 'parts'
-      ? { assetParts: signed.parts }
-      : { asset: signed.parts.length === 1 ? (signed.parts[0] as Uint8Array) : concatBytes(...signed.parts) };
+  const out = o.output === 'parts' ? { assetParts: signed.parts } : { asset: joinParts(signed.parts) };
   if (o.remoteUrl !== undefined)
     return { ...out, sidecar: signed.store, manifestLabel: signed.manifestLabel };
   return o.sidecar === true

@@ -2,7 +2,7 @@
  * Internal pieces shared by the two ways of assembling a signed manifest store — the byte-array
  * builder (`builder.ts`) and the streaming signer (`sign-stream.ts`). Not a public export.
  */
-import { isBytes, toHex } from '@omt/core/bytes';
+import { concatBytes, isBytes, toHex } from '@omt/core/bytes';
 import type { CborValue } from '@omt/core/cbor';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { hash } from '@omt/core/hash';
@@ -32,6 +32,11 @@ export function uuidV4(random: RandomSource): string {
 }
 
 /** Whether two exclusion-range lists are the same (the layout has settled). */
+/** The byte runs of an embedded asset as one buffer (a single run is returned as it is, not copied). */
+export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
+}
+
 export function sameRanges(a: readonly ByteRange[], b: readonly ByteRange[]): boolean {
   return a.length === b.length && a.every((r, i) => r.start === b[i]?.start && r.length === b[i]?.length);
 }

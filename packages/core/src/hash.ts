@@ -133,6 +133,37 @@ export function sha256(data: Uint8Array): Uint8Array {
   return hash('SHA-256', data);
 }
 
+type HashText = (alg: string, data: Uint8Array, enc: 'latin1') => string;
+let hashText: HashText | null | undefined;
+
+/**
+ * SHA-256 of *public* data (Merkle leaves and nodes, header bindings), fast on small inputs:
+ * node:crypto's one-shot `hash` where the runtime has it (found by feature detection, so browsers
+ * keep noble), its digest read back as latin1 text and copied into a fresh array — ~0.4 µs for
+ * 65 bytes here, against ~1.4 µs with a Buffer result (an off-heap allocation per call) and
+ * ~2.4 µs with noble. Same bytes as {@link sha256}. Not for secrets: the digest passes through a
+ * JavaScript string, which cannot be wiped.
+ *
+ * @example
+ * ```ts
+ * const node = sha256Public(concatBytes(Uint8Array.of(1), left, right));
+ * ```
+ */
+export function sha256Public(data: Uint8Array): Uint8Array {
+  if (hashText === undefined) {
+    const mod = (
+      globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+    ).process?.getBuiltinModule?.('crypto') as { hash?: HashText } | undefined;
+    hashText = typeof mod?.hash === 'function' ? mod.hash : null;
+  }
+  requireBytes(data, 'data');
+  if (hashText === null) return nobleSha256(data);
+  const text = hashText('sha256', data, 'latin1');
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
 /**
  * Starts an incremental hash: feed chunks with `update`, finish with `digest` (once).
  * Using the hasher after `digest` throws `core.hash.finished`.

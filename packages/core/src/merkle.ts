@@ -1,6 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, isBytes } from './bytes.js';
 import { OmtError } from './errors.js';
+import { sha256Public } from './hash.js';
 
 /**
  * RFC 9162 §2.1 Merkle hash trees over SHA-256 (the Certificate Transparency v2 tree, identical to
@@ -61,46 +62,10 @@ function checkLeafHashes(hashes: unknown): asserts hashes is readonly Uint8Array
  */
 export function hashLeaf(data: Uint8Array): Uint8Array {
   if (!isBytes(data)) throw invalid('leaf data must be a Uint8Array');
-  const native = nativeSha256();
-  if (native !== undefined) {
-    const input = new Uint8Array(data.length + 1);
-    input[0] = LEAF_PREFIX;
-    input.set(data, 1);
-    return native(input);
-  }
-  return sha256.create().update(Uint8Array.of(LEAF_PREFIX)).update(data).digest();
-}
-
-type OneShot = (data: Uint8Array) => Uint8Array;
-let native: OneShot | null | undefined;
-
-/**
- * node:crypto's one-shot SHA-256 where the runtime has it, found by feature detection so browsers
- * keep the portable path; both give the same bytes (the Merkle vectors run on both). The digest
- * comes back as latin1 text (one character per byte) copied into a fresh array: for the 33- and
- * 65-byte inputs of a tree that is ~0.4 µs a hash here, against ~1.4 µs with a Buffer result
- * (an off-heap allocation per call) and ~2.4 µs with noble. Tree data is public, so the digest
- * passing through a string is harmless.
- */
-function nativeSha256(): OneShot | undefined {
-  if (native === undefined) {
-    const crypto = (
-      globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-    ).process?.getBuiltinModule?.('crypto') as
-      | { hash?: (alg: string, data: Uint8Array, enc: 'latin1') => string }
-      | undefined;
-    const hash = crypto?.hash;
-    native =
-      typeof hash === 'function'
-        ? (data) => {
-            const text = hash('sha256', data, 'latin1');
-            const out = new Uint8Array(32);
-            for (let i = 0; i < 32; i++) out[i] = text.charCodeAt(i);
-            return out;
-          }
-        : null;
-  }
-  return native ?? undefined;
+  const input = new Uint8Array(data.length + 1);
+  input[0] = LEAF_PREFIX;
+  input.set(data, 1);
+  return sha256Public(input);
 }
 
 /**
@@ -117,18 +82,14 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
   return nodeHash(left, right);
 }
 
-/** Scratch input of {@link nodeHash} (public tree data; the native hash is synchronous). */
+/** Scratch input of {@link nodeHash} (public tree data, hashed synchronously). */
 const NODE_INPUT = new Uint8Array(65);
 
 function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const fast = nativeSha256();
-  if (fast !== undefined) {
-    NODE_INPUT[0] = NODE_PREFIX;
-    NODE_INPUT.set(left, 1);
-    NODE_INPUT.set(right, 33);
-    return fast(NODE_INPUT);
-  }
-  return sha256.create().update(Uint8Array.of(NODE_PREFIX)).update(left).update(right).digest();
+  NODE_INPUT[0] = NODE_PREFIX;
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return sha256Public(NODE_INPUT);
 }
 
 /** The root of the empty tree, `SHA-256("")` (RFC 9162 §2.1.1). */

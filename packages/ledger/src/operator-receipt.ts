@@ -132,10 +132,6 @@ let verifiedCount = 0;
  * @example `const { checkpoint } = await verifyCheckpointCached(receipt.checkpoint, logVerifier(op));`
  */
 export async function verifyCheckpointCached(text: string, key: NoteVerifier): Promise<SignedCheckpoint> {
-  return verifiedCheckpoint(text, key);
-}
-
-async function verifiedCheckpoint(text: string, key: NoteVerifier): Promise<SignedCheckpoint> {
   let byText = verified.get(key.vkey);
   let pending = byText?.get(text);
   if (pending === undefined) {
@@ -210,7 +206,7 @@ export async function checkReceipt(
     return at('ledger.receipt.operator-mismatch', `the receipt names ${r.operator}, the key ${key.name}`);
   let signed: SignedCheckpoint;
   try {
-    signed = await verifiedCheckpoint(r.checkpoint, key);
+    signed = await verifyCheckpointCached(r.checkpoint, key);
   } catch (e) {
     const code =
       e instanceof OmtError && e.code === 'ledger.checkpoint.origin-mismatch'

@@ -4,14 +4,8 @@
  * (`aeadEngineContract`); keys are `KeyObject`s, which JavaScript cannot read back.
  */
 import * as nodeCrypto from 'node:crypto';
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  createSecretKey,
-  type KeyObject,
-} from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { sha256Public } from '@omt/core/hash';
 import type { AeadEngine, AeadKey } from '@omt/kms/ports';
 
 /** The one-byte block counters of HKDF-Expand (1…255). */
@@ -48,23 +42,6 @@ function openDetached(
 
 /** One-shot `crypto.hash` (Node ≥ 20.12) when present: no Hash object per call. */
 const oneShotHash = (nodeCrypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
-const oneShotHashText = oneShotHash as ((alg: string, data: Uint8Array, enc: 'latin1') => string) | undefined;
-
-/**
- * SHA-256 of public data (the header binding). The digest comes back as latin1 text, one character
- * per byte, and is copied into a small array: a Buffer result would cost an off-heap allocation the
- * garbage collector must track, more than the hashing itself at these sizes.
- */
-function sha256(data: Uint8Array): Uint8Array {
-  if (oneShotHashText === undefined) {
-    const d = createHash('sha256').update(data).digest();
-    return new Uint8Array(d.buffer, d.byteOffset, d.length);
-  }
-  const text = oneShotHashText('sha256', data, 'latin1');
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
 
 /** SHA-512's block: HMAC pads its key to it (RFC 2104). */
 const BLOCK = 128;
@@ -166,7 +143,8 @@ export const nodeAead: AeadEngine = {
     );
   },
   openDetached,
-  sha256,
+  // The header binding is public data: core's latin1 one-shot (no Buffer per call).
+  sha256: sha256Public,
   hkdfSha512(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
     // RFC 5869 §2.2–2.3 on HMAC calls: about 3× cheaper than `hkdfSync`, whose per-call KeyObject
     // and job setup dominate at the 64 bytes every envelope derives.

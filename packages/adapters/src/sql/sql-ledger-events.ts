@@ -49,6 +49,18 @@ interface Chunk {
   readonly notes: Map<string, string>;
 }
 
+/** The notes of `qc` a statement does not carry yet: their count and total length. */
+function notesAdded(chunk: Chunk, qc: StoredQc): { chars: number; count: number } {
+  let chars = 0;
+  let count = 0;
+  for (const [h, n] of qc.notes)
+    if (!chunk.notes.has(h)) {
+      chars += n.length;
+      count++;
+    }
+  return { chars, count };
+}
+
 /**
  * `EventStore` (@omt/ledger port) over SQL (migrations `0005_ledger_events`,
  * `0006_ledger_event_batches`, `0008_ledger_qc_notes`, `0009_ledger_set_based_batches`).
@@ -139,32 +151,20 @@ export class SqlEventStore implements EventStore {
         continue;
       }
       const qc = compactQc(p.event.qc, this.#hashOf);
-      // The notes this item adds to the statement (counted once per statement).
-      const added = (c: Chunk): { chars: number; count: number } => {
-        let chars = 0;
-        let count = 0;
-        for (const [h, n] of qc.notes)
-          if (!c.notes.has(h)) {
-            chars += n.length;
-            count++;
-          }
-        return { chars, count };
-      };
-      let extra = added(chunk);
-      let bytes = p.event.event.length + qc.text.length + p.event.state.length + extra.chars;
+      const own = p.event.event.length + qc.text.length + p.event.state.length;
+      let added = notesAdded(chunk, qc);
       if (
         chunk.items.length > 0 &&
-        (size + bytes > BATCH_TEXT_LIMIT || chunk.notes.size + extra.count > BATCH_NOTE_LIMIT)
+        (size + own + added.chars > BATCH_TEXT_LIMIT || chunk.notes.size + added.count > BATCH_NOTE_LIMIT)
       ) {
         chunks.push(chunk);
         chunk = { items: [], notes: new Map() };
         size = 0;
-        extra = added(chunk);
-        bytes = p.event.event.length + qc.text.length + p.event.state.length + extra.chars;
+        added = notesAdded(chunk, qc);
       }
       chunk.items.push({ k, event: p.event, qc, payouts: p.payouts });
       for (const [h, n] of qc.notes) chunk.notes.set(h, n);
-      size += bytes;
+      size += own + added.chars;
     }
     if (chunk.items.length > 0) chunks.push(chunk);
     for (const c of chunks) {

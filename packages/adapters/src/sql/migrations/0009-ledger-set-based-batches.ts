@@ -2,8 +2,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /**
- * Set-based bodies for 0006's batch functions (`create or replace`: same names, arguments and
- * result columns, so callers are unchanged): instead of 2–4 SQL statements per item, a batch is
+ * Set-based bodies for 0006's batch functions (same names, arguments and result columns, so
+ * callers are unchanged; 0006's item-by-item append stays, renamed `omt_ledger_append_each`, as
+ * the isolated retry path): instead of 2–4 SQL statements per item, a batch is
  * a few statements in all — reads of everything the batch needs, the decisions in memory (in
  * array order, exactly as the item-by-item loops decided them), then one insert per table.
  * PGlite (PostgreSQL in wasm) pays a large per-statement overhead, which made the per-item
@@ -26,11 +27,18 @@ export const ledgerSetBasedBatches0009: Migration = {
     // `out-of-order` with the expected height; else `appended`, and the item becomes the running
     // head. Then one insert of every appended event (array order, so each chain's rows come in
     // height order for the head trigger) and one of all their payouts. With p_isolate (run only
-    // after the fast statement failed on a refused insert) each item is decided and inserted in
-    // its own subtransaction, one after another, exactly as in 0006: a refused item does not
-    // move the head, so the decisions of later items depend on what the database accepted.
+    // after the fast statement failed on a refused insert) the batch goes to 0006's function, now
+    // `omt_ledger_append_each`: each item decided and inserted in its own subtransaction, one after
+    // another, since a refused item does not move the head and later decisions depend on what the
+    // database accepted.
+    // 0006's item-by-item function stays as the isolated path, under its own name: the set-based
+    // one below hands a p_isolate batch to it (the same locks are taken again, which is a no-op
+    // for locks the transaction holds).
+    await sql`alter function omt_ledger_append_many(text[], bigint[], text[], text[], text[], text[],
+      text[], text[], text[], timestamptz[], int[], int[], text[], text[], text[], bigint[], text[], boolean)
+      rename to omt_ledger_append_each`.execute(db);
     await sql`
-      create or replace function omt_ledger_append_many(
+      create function omt_ledger_append_many(
         p_chain text[], p_height bigint[], p_hash text[], p_prev text[], p_machine text[],
         p_type text[], p_event text[], p_qc text[], p_state text[], p_at timestamptz[],
         p_pay_from int[], p_pay_count int[], p_pay_invoice text[], p_pay_party text[],
@@ -60,23 +68,6 @@ export const ledgerSetBasedBatches0009: Migration = {
         v_hh bigint;
         v_hash text;
         v_other text;
-        -- The isolated path (0006's loop).
-        v_chain text;
-        v_prev text;
-        v_machine text;
-        v_type text;
-        v_event text;
-        v_qc text;
-        v_state text;
-        v_at timestamptz;
-        v_from int;
-        v_invoice text;
-        v_party text;
-        v_role text;
-        v_amount bigint;
-        v_currency text;
-        v_head_h bigint;
-        v_head_x text;
       begin
         for v_key in
           select distinct hashtext(current_schema() || '/' || c) from unnest(p_chain) c order by 1
@@ -88,55 +79,10 @@ export const ledgerSetBasedBatches0009: Migration = {
         end if;
 
         if p_isolate then
-          for i in 1 .. v_n loop
-            item := i;
-            detail := null;
-            v_chain := p_chain[i];
-            v_height := p_height[i];
-            v_hash := p_hash[i];
-            v_prev := p_prev[i];
-            select e.height, e.hash into v_head_h, v_head_x from omt_ledger_events e
-              where e.chain = v_chain order by e.height desc limit 1;
-            if v_height <= v_head_h then
-              select e.hash into v_other from omt_ledger_events e
-                where e.chain = v_chain and e.height = v_height;
-              if v_other = v_hash then
-                status := 'exists';
-              else
-                status := 'conflict';
-                detail := v_other;
-              end if;
-            elsif v_height <> coalesce(v_head_h + 1, 0) or v_prev is distinct from v_head_x then
-              status := 'out-of-order';
-              detail := coalesce(v_head_h + 1, 0)::text;
-            else
-              v_machine := p_machine[i];
-              v_type := p_type[i];
-              v_event := p_event[i];
-              v_qc := p_qc[i];
-              v_state := p_state[i];
-              v_at := p_at[i];
-              v_from := p_pay_from[i];
-              status := 'appended';
-              begin
-                insert into omt_ledger_events (chain, height, hash, prev, machine, type, event, qc, state, committed_at)
-                  values (v_chain, v_height, v_hash, v_prev, v_machine, v_type, v_event, v_qc, v_state, v_at);
-                for j in v_from .. v_from + p_pay_count[i] - 1 loop
-                  v_invoice := p_pay_invoice[j];
-                  v_party := p_pay_party[j];
-                  v_role := p_pay_role[j];
-                  v_amount := p_pay_amount[j];
-                  v_currency := p_pay_currency[j];
-                  insert into omt_ledger_payouts (chain, height, seq, invoice, party, role, amount, currency)
-                    values (v_chain, v_height, j - v_from, v_invoice, v_party, v_role, v_amount, v_currency);
-                end loop;
-              exception when integrity_constraint_violation or data_exception or sqlstate 'OMT02' then
-                status := 'refused';
-                detail := sqlstate || ' ' || sqlerrm;
-              end;
-            end if;
-            return next;
-          end loop;
+          return query select e.item, e.status, e.detail from omt_ledger_append_each(
+            p_chain, p_height, p_hash, p_prev, p_machine, p_type, p_event, p_qc, p_state, p_at,
+            p_pay_from, p_pay_count, p_pay_invoice, p_pay_party, p_pay_role, p_pay_amount,
+            p_pay_currency, true) e;
           return;
         end if;
 
