@@ -475,8 +475,9 @@ export class EventOperator implements OperatorApi {
         try {
           if (typeof entry !== 'object' || entry === null)
             throw new OmtError('ledger.event.malformed', 'a commit entry is {event, qc}');
-          const event = parseEvent(entry.event);
-          hash = eventHash(event);
+          const known = this.#knownEvent(entry.event);
+          const event = known?.event ?? parseEvent(entry.event);
+          hash = known?.hash ?? eventHash(event);
           const qc = parseQuorumCertificate(entry.qc);
           const qcText = canonicalize(qc);
           const bad = await this.#checkQc(event, hash, qc);
@@ -526,6 +527,24 @@ export class EventOperator implements OperatorApi {
     } catch (e) {
       for (const g of group) g.reject(e);
     }
+  }
+
+  /**
+   * The event this operator validated for its vote, found by the hash of what a commit sent: no
+   * schema parse for the usual commit (the same hash is the same unsigned event, and the copy kept
+   * carries the signatures verified then). Undefined when it is not one of those, or the value
+   * does not even hash (the full parse then reports why).
+   */
+  #knownEvent(value: unknown): { event: ChainEvent; hash: string } | undefined {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    let hash: string;
+    try {
+      hash = eventHash(value as ChainEvent);
+    } catch {
+      return undefined;
+    }
+    const seen = this.#validated.get(hash);
+    return seen === undefined ? undefined : { event: seen.event, hash };
   }
 
   /** Undefined when the QC is for this event and verifies; else the refusal. */

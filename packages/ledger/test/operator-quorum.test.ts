@@ -4,6 +4,7 @@
  * @omt/adapters and the CLI). Faults: operators down, slow, lying; conflicting concurrent events;
  * replays; catch-up after downtime; a settlement whose storage fails.
  */
+import { randomUUID } from 'node:crypto';
 import { toBase64Url } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import { getSuite } from '@omt/core/suites';
@@ -366,6 +367,55 @@ describe('3-of-5 operators, in process', () => {
     // The vote itself is refused (the registrar is neither seller nor buyer), but op5 caught up first.
     expect(answers[0]?.ok).toBe(false);
     expect((await net.stores[4]!.head(life.subject))?.height).toBe(3);
+  });
+
+  it('stores the event it verified at its vote when a commit resends it with other signatures, and parses strangers in full', async () => {
+    const net = await network();
+    // Whoever carries the commit swaps the signature for garbage: the QC covers the unsigned event
+    // only, so the hash still matches what the operators voted on.
+    const swapped = net.ops.map(
+      (op): OperatorApi => ({
+        ...down(op),
+        submit: (e) => op.submit(e),
+        commit: (entries) =>
+          op.commit(
+            entries.map((x) => ({
+              ...x,
+              event: {
+                ...(x.event as ChainEvent),
+                signatures: (x.event as ChainEvent).signatures.map((g) => ({ ...g, sig: 'AAAA' })),
+              },
+            })),
+          ),
+      }),
+    );
+    const mint = await signEvent(
+      {
+        v: 1,
+        chain: `item:${randomUUID()}`,
+        machine: 'omt.item/v1',
+        height: 0,
+        prev: null,
+        type: 'registerManufacturer',
+        payload: {
+          manufacturer: partyKeyId({ alg: 'Ed25519', pub: toBase64Url(net.registrar.publicKey) }),
+          name: 'Swap',
+        },
+        time: new Date().toISOString(),
+      },
+      [net.registrar],
+    );
+    const [m] = await submitEvents({ network: net.network, operators: swapped, settle: 'all' }, [mint]);
+    expect(m).toMatchObject({ ok: true, hash: eventHash(mint) });
+    for (const s of net.stores)
+      expect(JSON.parse((await s.get(mint.chain, 0))?.event ?? 'null')).toEqual(mint);
+    // An entry that is not an event at all, and one this operator never voted on, get the full
+    // parse and its refusal.
+    const qc = (await net.ops[0]!.chain(mint.chain)).events[0]!.qc;
+    const [bad] = await net.ops[0]!.commit([{ event: null as unknown as ChainEvent, qc }]);
+    expect(bad).toMatchObject({ ok: false, code: 'ledger.event.malformed' });
+    const [stranger] = await net.ops[0]!.commit([{ event: { ...mint, type: 'mint' } as ChainEvent, qc }]);
+    expect(stranger).toMatchObject({ ok: false, code: 'ledger.qc.mismatch' });
   });
 
   it('refuses a commit whose quorum certificate holds a forged or foreign receipt', async () => {
