@@ -174,6 +174,35 @@ describe('properties (fast-check)', () => {
     );
   });
 
+  it('long strings (the remembered serializations): same answers on every repeat, lone surrogates refused every time', () => {
+    // A long body with a short varying part, seen again and again (as checkpoint notes are), more
+    // distinct ones than are kept (the memo is cleared and refilled).
+    const body = `— op1.test ${'QUJD'.repeat(300)}\n\t"\\`;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(99), fc.string({ unit: 'binary', maxLength: 4 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (picks) => {
+          for (const [n, tail] of picks) {
+            const str = `${n}${body}${tail}`;
+            if (!/[\uD800-\uDFFF]/u.test(str)) {
+              expect(canonicalize(str)).toBe(JSON.stringify(str));
+              expect(canonicalize({ s: [str, str] })).toBe(
+                `{"s":[${JSON.stringify(str)},${JSON.stringify(str)}]}`,
+              );
+            } else {
+              expect(codeOf(() => canonicalize(str))).toBe('core.json.invalid');
+              expect(codeOf(() => canonicalize([str]))).toBe('core.json.invalid');
+            }
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('key order does not matter', () => {
     fc.assert(
       fc.property(json, fc.integer(), (x, seed) => {
