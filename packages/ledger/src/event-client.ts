@@ -93,9 +93,12 @@ export async function submitEvents(
   if (options.settle !== undefined && options.settle !== 'quorum' && !settleAll)
     throw new OmtError('ledger.event.invalid', "settle is 'quorum' or 'all'");
 
-  // Phase 1: votes. Each operator's answers are checked as they arrive.
+  // Phase 1: votes. Each operator's answers are checked as they arrive — until the quorum is
+  // complete: answers after that change no outcome, so they are not even read (checking each
+  // receipt's checkpoint and proof is most of a client's CPU per event).
   const receipts: OperatorReceipt[][] = parsed.map(() => []);
   const votes: OperatorOutcome[][] = parsed.map(() => []);
+  let votesSettled = false;
   const voteDone = await untilQuorum(
     options.operators,
     async (op) => {
@@ -107,6 +110,7 @@ export async function submitEvents(
         for (const v of votes) v.push(failure(op.name, error));
         return;
       }
+      if (votesSettled) return;
       await Promise.all(
         parsed.map(async (e, i) => {
           const answer = answers[i] as VoteAnswer | undefined;
@@ -151,6 +155,7 @@ export async function submitEvents(
       !settleAll &&
       receipts.every((r) => dedupe(r.filter((x) => finished.has(x.operator))).length >= network.quorum),
   );
+  votesSettled = true;
   // Snapshots of the operators that finished: answers still on their way change nothing here.
   const voteOutcomes = votes.map((v) => notAwaited(v, options.operators, voteDone));
   const quorumReceipts = receipts.map((r) => r.filter((x) => voteDone.has(x.operator)));
