@@ -194,13 +194,14 @@ interface WriteFrame {
  * Serialized forms of the long strings serialized lately. Long strings recur: every receipt of an
  * operator's batch carries the same checkpoint note (4–5 KB with an ML-DSA-65 signature, a
  * two-byte string for its em dash), and serializing one costs ≈ 30 µs (the surrogate scan and
- * `JSON.stringify`'s escaping) against ≈ 1 µs for the lookup. Bounded in entries and in the length
- * of what is kept; cleared when full.
+ * `JSON.stringify`'s escaping) against ≈ 1 µs for the lookup. Bounded by the characters kept
+ * (strings and their forms, ≤ 256 Ki characters: at most ≈ 1 MiB); cleared when full.
  */
 const longForms = new Map<string, string>();
+let longFormChars = 0;
 const LONG_FORM_MIN = 1024;
-const LONG_FORM_MAX = 65_536;
-const LONG_FORMS_KEPT = 64;
+const LONG_FORM_MAX = 16_384;
+const LONG_FORM_BUDGET = 262_144;
 
 function stringForm(v: string, fail: (message: string) => OmtError): string {
   const memo = v.length >= LONG_FORM_MIN && v.length <= LONG_FORM_MAX;
@@ -213,8 +214,12 @@ function stringForm(v: string, fail: (message: string) => OmtError): string {
   // For well-formed strings JSON.stringify emits exactly the RFC 8785 §3.2.2.2 escapes.
   const out = JSON.stringify(v);
   if (memo) {
-    if (longForms.size >= LONG_FORMS_KEPT) longForms.clear();
+    if (longFormChars + v.length + out.length > LONG_FORM_BUDGET) {
+      longForms.clear();
+      longFormChars = 0;
+    }
     longForms.set(v, out);
+    longFormChars += v.length + out.length;
   }
   return out;
 }

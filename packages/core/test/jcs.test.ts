@@ -177,7 +177,7 @@ describe('properties (fast-check)', () => {
   it('long strings (the remembered serializations): same answers on every repeat, lone surrogates refused every time', () => {
     // A long body with a short varying part, seen again and again (as checkpoint notes are), more
     // distinct ones than are kept (the memo is cleared and refilled).
-    const body = `— op1.test ${'QUJD'.repeat(300)}\n\t"\\`;
+    const body = `— op1.test ${'QUJD'.repeat(2000)}\n\t"\\`;
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.nat(99), fc.string({ unit: 'binary', maxLength: 4 })), {
