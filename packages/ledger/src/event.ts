@@ -24,7 +24,7 @@
 import { p256 } from '@noble/curves/nist.js';
 import { concatBytes, fromBase64Url, fromHex, isBytes, toBase64Url, toHex, utf8 } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
-import { sha256 } from '@omt/core/hash';
+import { sha256Public } from '@omt/core/hash';
 import { canonicalize, canonicalizeToBytes, type JsonValue, parseJson } from '@omt/core/jcs';
 import { compressPublicKey, getSuite } from '@omt/core/suites';
 import * as z from 'zod/mini';
@@ -264,7 +264,7 @@ function hashBytes(event: UnsignedChainEvent | ChainEvent): Uint8Array {
   } catch (e) {
     throw malformed('event is not canonicalizable JSON (RFC 8785)', e);
   }
-  return sha256(bytes);
+  return sha256Public(bytes);
 }
 
 /**
@@ -335,7 +335,7 @@ export function partyKeyId(party: Party): string {
   } catch (e) {
     throw malformed('party pub is not base64url', e);
   }
-  return toHex(sha256(normalizePublicKey(alg, pub)));
+  return toHex(sha256Public(normalizePublicKey(alg, pub)));
 }
 
 /**
@@ -396,7 +396,7 @@ export async function signEvent(
     }
     const party = partyOf({ alg, publicKey: signer.publicKey });
     const keyId = partyKeyId(party);
-    if (toHex(sha256(normalizePublicKey(alg, derived))) !== keyId)
+    if (toHex(sha256Public(normalizePublicKey(alg, derived))) !== keyId)
       throw new OmtError(
         'ledger.event.signer-invalid',
         'a signer public key does not belong to its secret key',
