@@ -13,6 +13,7 @@
  * network's, not the clients' signing speed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -64,7 +65,21 @@ interface Network {
   network: EventNetwork;
   clients: HttpOperatorClient[];
   registrar: Awaited<ReturnType<typeof ed25519>>;
+  /** CPU time (ms) used so far by this process and by each operator process (undefined off Linux). */
+  cpu(): { client: number; operators: number[] | undefined };
   stop(): Promise<void>;
+}
+
+/** User + system CPU time (ms) of a process, from /proc (Linux); undefined elsewhere. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 async function startNetwork(batch: { delayMs: number; leaves: number }): Promise<Network> {
@@ -136,6 +151,14 @@ async function startNetwork(batch: { delayMs: number; leaves: number }): Promise
     network,
     clients,
     registrar,
+    cpu() {
+      const u = process.cpuUsage();
+      const ops = children.map((c) => processCpuMs(c.pid));
+      return {
+        client: (u.user + u.system) / 1000,
+        operators: ops.every((x) => x !== undefined) ? (ops as number[]) : undefined,
+      };
+    },
     async stop() {
       await Promise.all(clients.map((c) => c.close()));
       await Promise.all(
@@ -208,10 +231,17 @@ async function throughput(
   net: Network,
   chains: ChainEvent[][],
   batchSize: number,
-): Promise<{ eventsPerSecond: number; p50: number; p99: number; failed: number }> {
+): Promise<{
+  eventsPerSecond: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  cpuMsPerEvent: { client: number; operators: number[] | undefined };
+}> {
   const latencies: number[] = [];
   let committed = 0;
   let failed = 0;
+  const cpu0 = net.cpu();
   const start = performance.now();
   const length = chains[0]?.length ?? 0;
   for (let h = 0; h < length; h++) {
@@ -232,12 +262,22 @@ async function throughput(
     );
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu1 = net.cpu();
+  const events = committed + failed;
+  const round = (x: number): number => Number(x.toFixed(2));
   latencies.sort((a, b) => a - b);
   return {
     eventsPerSecond: committed / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     failed,
+    cpuMsPerEvent: {
+      client: round((cpu1.client - cpu0.client) / events),
+      operators:
+        cpu1.operators === undefined || cpu0.operators === undefined
+          ? undefined
+          : cpu1.operators.map((c, i) => round((c - (cpu0.operators?.[i] ?? 0)) / events)),
+    },
   };
 }
 
@@ -341,6 +381,10 @@ const machines = shippedMachines();
         chains: 400,
         failed: ours.failed,
         batchLatencyMs: { p50: ours.p50, p99: ours.p99 },
+        // CPU time per committed event of the client process and of each operator process: steadier
+        // than events/s on a shared VM, and what a faster machine or one machine per operator buys.
+        cpuMsPerEvent: ours.cpuMsPerEvent,
+        peerCpuMsPerEvent: peer.cpuMsPerEvent,
         peer: 'the same network signing a checkpoint per vote (batch window 0, size 1)',
         database: usePostgres ? 'PostgreSQL schema per operator' : 'PGlite per operator',
       },
