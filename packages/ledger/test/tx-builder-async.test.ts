@@ -168,9 +168,9 @@ describe('buildTransactionAsync — native signatures (node:crypto threadpool)',
           });
           expect(built.fee).toBe(sync.fee);
           expect(built.change?.satoshis).toBe(sync.change?.satoshis);
-          // Only the signatures differ (random nonces here, RFC 6979 there): DER signatures are
-          // 70–73 bytes with their sighash byte, so sizes differ by a few bytes per input, and
-          // both stay within the estimate the fee was computed for (73-byte signatures).
+          // Only the signatures differ (random nonces here, RFC 6979 there): low-S DER signatures
+          // are up to 72 bytes with their sighash byte, often 71, rarely fewer, so sizes differ by
+          // a few bytes per input, and both stay within the estimate the fee was computed for.
           const estimate = estimateTransactionSize(
             us.map(() => 'p2pkh' as const),
             built.tx.outputs.map((o) => o.script),
