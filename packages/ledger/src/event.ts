@@ -226,6 +226,8 @@ function duplicateKeyId(signatures: readonly { keyId: string }[]): string | unde
  * ```
  */
 export function parseEvent(input: unknown): ChainEvent {
+  // One of this function's own results: frozen, so still exactly what was checked.
+  if (typeof input === 'object' && input !== null && parsedEvents.has(input)) return input as ChainEvent;
   let value: unknown = input;
   if (typeof input === 'string' || isBytes(input)) {
     const size = typeof input === 'string' ? utf8(input).length : input.length;
@@ -248,7 +250,23 @@ export function parseEvent(input: unknown): ChainEvent {
   const event = copy.value as unknown as ChainEvent;
   const dup = duplicateKeyId(event.signatures);
   if (dup !== undefined) throw malformed(`two signatures by one key ${dup.slice(0, 16)}…`);
+  deepFreeze(event);
+  parsedEvents.set(event, { hash: undefined });
   return event;
+}
+
+/**
+ * The events {@link parseEvent} returned, with their hash once computed. They are deep-frozen
+ * fresh copies, so parsing one again returns it as it is, and its hash (JCS and SHA-256, which an
+ * operator otherwise computes 4–5 times per event) is computed once.
+ */
+const parsedEvents = new WeakMap<object, { hash: Uint8Array | undefined }>();
+
+/** Freezes a JSON value (a fresh copy: plain objects, arrays and primitives) all the way down. */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }
 
 /** The event without `signatures` (what the hash covers). */
@@ -258,6 +276,15 @@ function unsignedPart(event: UnsignedChainEvent | ChainEvent): UnsignedChainEven
 }
 
 function hashBytes(event: UnsignedChainEvent | ChainEvent): Uint8Array {
+  const memo = parsedEvents.get(event);
+  if (memo !== undefined) {
+    memo.hash ??= hashOf(event);
+    return memo.hash;
+  }
+  return hashOf(event);
+}
+
+function hashOf(event: UnsignedChainEvent | ChainEvent): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = canonicalizeToBytes(unsignedPart(event));

@@ -198,6 +198,32 @@ describe('parseEvent', () => {
     expect(copy.payload.name).toBe('ACME Bikes');
   });
 
+  it('returns a deep-frozen copy: parsing it again returns it, and its hash is that of the same event unfrozen', async () => {
+    const event = await signed();
+    const parsed = parseEvent(JSON.stringify(event));
+    expect(Object.isFrozen(parsed) && Object.isFrozen(parsed.payload)).toBe(true);
+    expect(Object.isFrozen(parsed.signatures) && Object.isFrozen(parsed.signatures[0])).toBe(true);
+    expect(parseEvent(parsed)).toBe(parsed);
+    // The remembered hash (computed once) equals the hash of a structural copy, every time.
+    const hash = eventHash(parsed);
+    expect(eventHash(parsed)).toBe(hash);
+    expect(eventHash(structuredClone(parsed))).toBe(hash);
+    expect(eventHash(event)).toBe(hash);
+    expect(eventSigningInput(parsed)).toEqual(eventSigningInput(hash));
+    // Nothing can change under the remembered hash.
+    expect(() => {
+      (parsed.payload as Record<string, unknown>).name = 'changed';
+    }).toThrow(TypeError);
+    expect(() => {
+      (parsed as { height: number }).height = 1;
+    }).toThrow(TypeError);
+    expect(eventHash(parsed)).toBe(hash);
+    // A changed copy is another event.
+    const moved = parseEvent({ ...parsed, payload: { ...parsed.payload, name: 'Other' } });
+    expect(eventHash(moved)).not.toBe(hash);
+    expect(eventHash(moved)).toBe(eventHash({ ...event, payload: { ...event.payload, name: 'Other' } }));
+  });
+
   it('refuses malformed events', async () => {
     const event = await signed();
     const variants: unknown[] = [
