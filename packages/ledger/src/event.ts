@@ -219,7 +219,9 @@ function duplicateKeyId(signatures: readonly { keyId: string }[]): string | unde
  * Parses outside input (JSON text, UTF-8 bytes or a value) into a {@link ChainEvent}: strict JSON
  * (no duplicate member names), ≤ {@link MAX_EVENT_BYTES}, the exact format (no unknown members),
  * 1–8 signatures with distinct keyIds. Signatures are not verified here
- * ({@link verifyEventSignatures}). Anything else throws `ledger.event.malformed`.
+ * ({@link verifyEventSignatures}). Anything else throws `ledger.event.malformed`. Returns a fresh,
+ * deep-frozen copy (derive changed events with spreads, e.g. `{ ...event, height: 1 }`); given one
+ * of its own results, returns it as it is.
  * @example
  * ```ts
  * const event = parseEvent(await request.text());
