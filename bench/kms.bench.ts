@@ -245,11 +245,11 @@ if (only === undefined || only === 'stream') {
   const MiB = Number(process.env.OMT_BENCH_KMS_MIB ?? 256);
   const reps = Math.max(5, Number(process.env.OMT_BENCH_KMS_REPS ?? 11));
   const configs = [
-    { engine: 'node', frameSize: DEFAULT_FRAME_SIZE as number, reps },
+    { engine: 'node', frameSize: DEFAULT_FRAME_SIZE as number },
     ...[65536, 256 * 1024, 1024 * 1024]
       .filter((f) => f !== DEFAULT_FRAME_SIZE)
-      .map((frameSize) => ({ engine: 'node', frameSize, reps })),
-    { engine: 'webcrypto', frameSize: DEFAULT_FRAME_SIZE as number, reps },
+      .map((frameSize) => ({ engine: 'node', frameSize })),
+    { engine: 'webcrypto', frameSize: DEFAULT_FRAME_SIZE as number },
   ];
   // Every timed run is its own child process (plain Node on dist/): a contender never runs on a
   // heap, allocator and caches the other one left behind. In one process, whichever ran second
@@ -274,51 +274,36 @@ if (only === undefined || only === 'stream') {
     return JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
       mibs: number;
       cpuMs: number;
-      rssBeforeMiB: number;
+      rssAfterWarmUpMiB: number;
       peakRssMiB: number;
     };
   };
-  const r = {
-    rssBeforeMiB: 0,
-    peakRssMiB: 0,
-    runs: configs.map((c) => ({
-      engine: c.engine,
-      frameSize: c.frameSize,
-      oursMiBs: [] as number[],
-      rawMiBs: [] as number[],
-      oursCpuMs: [] as number[],
-      rawCpuMs: [] as number[],
-    })),
-  };
   // Memory as users run it: the default allocator (the fixed threshold above keeps up to 256 MiB
   // of freed memory mapped, which is not the library's footprint).
-  {
-    const first = configs[0] as (typeof configs)[number];
-    const x = runChild(first.engine, first.frameSize, 'ours', { ...process.env });
-    r.peakRssMiB = x.peakRssMiB;
-    r.rssBeforeMiB = x.rssBeforeMiB;
-  }
+  const first = configs[0] as (typeof configs)[number];
+  const memory = runChild(first.engine, first.frameSize, 'ours', { ...process.env });
   // Round-robin over the configurations, ours and raw back to back with the order alternating.
+  const runs = configs.map((c) => ({
+    ...c,
+    oursMiBs: [] as number[],
+    rawMiBs: [] as number[],
+    oursCpuMs: [] as number[],
+    rawCpuMs: [] as number[],
+  }));
   for (let i = 0; i < reps; i++) {
-    for (const [k, c] of configs.entries()) {
-      const run = r.runs[k] as (typeof r.runs)[number];
-      const order: ('ours' | 'raw')[] = i % 2 === 0 ? ['ours', 'raw'] : ['raw', 'ours'];
+    for (const run of runs) {
+      const order = i % 2 === 0 ? (['ours', 'raw'] as const) : (['raw', 'ours'] as const);
       for (const contender of order) {
-        const x = runChild(c.engine, c.frameSize, contender);
-        if (contender === 'ours') {
-          run.oursMiBs.push(x.mibs);
-          run.oursCpuMs.push(x.cpuMs);
-        } else {
-          run.rawMiBs.push(x.mibs);
-          run.rawCpuMs.push(x.cpuMs);
-        }
+        const x = runChild(run.engine, run.frameSize, contender);
+        run[`${contender}MiBs`].push(x.mibs);
+        run[`${contender}CpuMs`].push(x.cpuMs);
       }
     }
   }
   // Throughput on a shared VM swings between runs a second apart, for both contenders alike: the
   // ratio is the median of the per-round ratios (each round runs both back to back), which such
   // swings move far less than a ratio of separate medians.
-  const summary = r.runs.map((x) => {
+  const summary = runs.map((x) => {
     const perRun = x.oursMiBs.map((o, i) => o / (x.rawMiBs[i] as number));
     return {
       engine: x.engine,
@@ -331,7 +316,7 @@ if (only === undefined || only === 'stream') {
       cpuTimeRatio: Number(median(x.rawCpuMs.map((c, i) => c / (x.oursCpuMs[i] as number))).toFixed(3)),
     };
   });
-  const main = r.runs[0] as (typeof r.runs)[number];
+  const main = runs[0] as (typeof runs)[number];
   const mainRatio = (summary[0] as (typeof summary)[number]).ratio;
   results.push({
     name: `${MiB} MiB stream encrypt+decrypt (default ${DEFAULT_FRAME_SIZE / 1024} KiB frames, nodeAead) vs raw node:crypto AES-256-GCM, same bytes and piece size`,
@@ -341,8 +326,8 @@ if (only === undefined || only === 'stream') {
     ratio: mainRatio,
     extra: {
       method: `a fresh child process on dist/ per timed run (after a 32 MiB warm-up in it), glibc mmap threshold fixed; ${reps} rounds, each running every configuration (ours and raw back to back, order alternating) in turn; MiB/s medians; ratio = median of per-round ratios; MiB/s counts both directions (2 × ${MiB} MiB)`,
-      peakRssMiB: r.peakRssMiB,
-      rssAfterWarmUpMiB: r.rssBeforeMiB,
+      peakRssMiB: memory.peakRssMiB,
+      rssAfterWarmUpMiB: memory.rssAfterWarmUpMiB,
       rssMeasuredWith: 'the default allocator settings, in a child of its own',
       goalRssMiB: 128,
       configs: summary,
@@ -365,9 +350,8 @@ import { MemoryKeyStore } from '@omt/kms/memory-key-store';
 import { MemoryRootKeyProvider } from '@omt/kms/memory-root-key-provider';
 
 const { mib, engine, frameSize, contender } = JSON.parse(process.env.OMT_BENCH_KMS_CHILD);
-let total = mib * 1048576;
 const chunk = randomBytes(1048576);
-async function* source() { for (let o = 0; o < total; o += chunk.length) yield chunk; }
+async function* source(total) { for (let o = 0; o < total; o += chunk.length) yield chunk; }
 const status = (field) => {
   const m = new RegExp(field + ':\\\\s+(\\\\d+) kB').exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 1048576;
@@ -377,11 +361,11 @@ const { kms, governance } = createKms({ rootKeys: new MemoryRootKeyProvider(), k
 await governance.createTenant({ actor: 'ops', tenant: 'acme', services: ['media'], grants: [{ principal: P, service: '*', operations: ['encrypt', 'decrypt'] }] });
 const cpuMs = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
 let lastCpuMs = 0;
-async function ours(engine, frameSize) {
+async function ours(total) {
   const c0 = cpuMs();
   const t0 = performance.now();
   let out = 0;
-  const sealed = kms.encryptStream(source(), { principal: P, tenant: 'acme', service: 'media', objectId: 'big', frameSize });
+  const sealed = kms.encryptStream(source(total), { principal: P, tenant: 'acme', service: 'media', objectId: 'big', frameSize });
   for await (const c of kms.decryptStream(sealed, { principal: P })) out += c.length;
   if (out !== total) throw new Error('stream round trip lost bytes');
   lastCpuMs = cpuMs() - c0;
@@ -389,14 +373,14 @@ async function ours(engine, frameSize) {
 }
 // Raw AES-256-GCM over the same bytes in pieces of the frame size: a fresh IV per piece, sealed
 // then opened, every output produced.
-async function raw(engine, frameSize) {
+async function raw(total) {
   const key = randomBytes(32);
   const iv = Buffer.alloc(12);
   let n = 0, out = 0;
   const c0 = cpuMs();
   const t0 = performance.now();
   if (engine === 'node') {
-    for await (const c of source()) for (let o = 0; o < c.length; o += frameSize) {
+    for await (const c of source(total)) for (let o = 0; o < c.length; o += frameSize) {
       iv.writeUInt32BE(n++, 8);
       const e = createCipheriv('aes-256-gcm', key, iv);
       const ct = e.update(c.subarray(o, o + frameSize));
@@ -408,7 +392,7 @@ async function raw(engine, frameSize) {
     }
   } else {
     const k = await webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']);
-    for await (const c of source()) for (let o = 0; o < c.length; o += frameSize) {
+    for await (const c of source(total)) for (let o = 0; o < c.length; o += frameSize) {
       iv.writeUInt32BE(n++, 8);
       const alg = { name: 'AES-GCM', iv: new Uint8Array(iv) };
       const ct = await webcrypto.subtle.encrypt(alg, k, c.subarray(o, o + frameSize));
@@ -421,13 +405,10 @@ async function raw(engine, frameSize) {
 }
 const run = contender === 'ours' ? ours : raw;
 // Warm-up (JIT, key setup) on 32 MiB, then the timed run on the whole size.
-const full = total;
-total = 32 * 1048576;
-await run(engine, frameSize);
-total = full;
-const rssBeforeMiB = status('VmRSS');
-const mibs = await run(engine, frameSize);
-process.stdout.write(JSON.stringify({ mibs, cpuMs: lastCpuMs, rssBeforeMiB: Math.round(rssBeforeMiB), peakRssMiB: Math.round(status('VmHWM')) }) + '\\n');
+await run(32 * 1048576);
+const rssAfterWarmUpMiB = Math.round(status('VmRSS'));
+const mibs = await run(mib * 1048576);
+process.stdout.write(JSON.stringify({ mibs, cpuMs: lastCpuMs, rssAfterWarmUpMiB, peakRssMiB: Math.round(status('VmHWM')) }) + '\\n');
 `;
 }
 

@@ -279,21 +279,16 @@ function unsignedPart(event: UnsignedChainEvent | ChainEvent): UnsignedChainEven
 
 function hashBytes(event: UnsignedChainEvent | ChainEvent): Uint8Array {
   const memo = parsedEvents.get(event);
-  if (memo !== undefined) {
-    memo.hash ??= hashOf(event);
-    return memo.hash;
-  }
-  return hashOf(event);
-}
-
-function hashOf(event: UnsignedChainEvent | ChainEvent): Uint8Array {
+  if (memo?.hash !== undefined) return memo.hash;
   let bytes: Uint8Array;
   try {
     bytes = canonicalizeToBytes(unsignedPart(event));
   } catch (e) {
     throw malformed('event is not canonicalizable JSON (RFC 8785)', e);
   }
-  return sha256Public(bytes);
+  const hash = sha256Public(bytes);
+  if (memo !== undefined) memo.hash = hash;
+  return hash;
 }
 
 /**
