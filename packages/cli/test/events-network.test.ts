@@ -210,6 +210,9 @@ describe('omt network / operator / events', () => {
     expect(JSON.parse(down.stdout).verdict).toBe('undecidable');
   });
 
+  // Five operators start (and one restarts) on their own PGlite databases: ≈ 40 s alone on a
+  // 2-core machine and past the default 60 s while other test files run beside it (16–18 s on
+  // PostgreSQL).
   it('loses no committed event when an operator is killed with SIGKILL mid-append and restarted', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'omt-kill-'));
     dirs.push(dir);
@@ -324,5 +327,5 @@ describe('omt network / operator / events', () => {
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
-  });
+  }, 180_000);
 });
