@@ -91,7 +91,7 @@ export interface EncryptOptions {
    * this one object (costs a store write per encrypt and a read per decrypt).
    */
   readonly shreddable?: boolean;
-  /** Streaming only: plaintext bytes per frame (default 256 KiB, at most 4 MiB). */
+  /** Streaming only: plaintext bytes per frame (default 1 MiB, at most 4 MiB). */
   readonly frameSize?: number;
 }
 

@@ -118,6 +118,17 @@ describe('streams: bytes independent of chunking and engine', () => {
     }
     expect(outs.size).toBe(1);
   });
+
+  it('without frameSize a stream is cut into 1 MiB frames (the documented default): one regular frame, then the rest', async () => {
+    const kms = await deterministicKms(webCryptoAead);
+    const plain = bytes(1024 * 1024 + 3, 4);
+    const env = await collect(kms.encryptStream([plain], o));
+    const { header, headerBytes } = parseEnvelopeHeader(env);
+    expect(header.frameSize).toBe(1024 * 1024);
+    // header, one regular frame (kind byte, 1 MiB, tag), the final frame (kind, u32 length, 3 bytes, tag)
+    expect(env.length).toBe(headerBytes.length + (1 + 1024 * 1024 + 16) + (1 + 4 + 3 + 16));
+    expect(await collect(kms.decryptStream([env], { principal: 'app' }))).toEqual(plain);
+  });
 });
 
 describe('streams: cancelling and releasing sources', () => {
