@@ -786,6 +786,11 @@ export class EventOperator implements OperatorApi {
     this.#anchors = [...this.#anchors.filter((x) => x.checkpoint !== a.checkpoint), a].slice(-ANCHORS_KEPT);
   }
 
+  /** The anchored checkpoints this operator serves (the newest 16), oldest first. */
+  anchors(): readonly AnchoredCheckpoint[] {
+    return [...this.#anchors];
+  }
+
   /** The latest signed checkpoint, with the peers' cosignatures when they cosigned that size. */
   async checkpoint(): Promise<string> {
     const c = this.#cosigned;

@@ -26,6 +26,7 @@ export {
   shippedMachines,
   startOperatorNode,
 } from './operator-node.js';
+export { HttpPublishClient, type HttpPublishClientOptions } from './publish-client.js';
 export { createPublishHandler, type PublishHandlerOptions } from './publish-handler.js';
 export { type ServedHandler, serveHandler } from './serve-handler.js';
 export { createTestPaymentHandler, TestPaymentServiceClient } from './test-payment-service.js';

@@ -6,7 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OmtError } from '@omt/core/errors';
+import { importPem } from '@omt/core/keys';
+import { CheckpointAnchorer } from '@omt/ledger/checkpoint-anchorer';
 import { type EventNetwork, type NetworkOperator, parseEventNetwork } from '@omt/ledger/event-network';
+import { INTENT_ALGS, type IntentAlg, type IntentSigner, intentSigner } from '@omt/ledger/intent';
 import { type MachineRegistry, machineRegistry } from '@omt/ledger/machine';
 import { CONTRACT_MACHINE } from '@omt/ledger/machine-contract';
 import { ITEM_MACHINE } from '@omt/ledger/machine-item';
@@ -27,6 +30,7 @@ import {
 } from '../sql/index.js';
 import { HttpOperatorClient } from './operator-client.js';
 import { createOperatorHandler } from './operator-handler.js';
+import { HttpPublishClient } from './publish-client.js';
 import { type ServedHandler, serveHandler } from './serve-handler.js';
 import { TestPaymentServiceClient } from './test-payment-service.js';
 
@@ -50,6 +54,18 @@ export interface OperatorConfig {
    * operator's anchoring job hands it anchored checkpoints); absent: the endpoint is off.
    */
   readonly adminTokenEnv?: string;
+  /**
+   * The operator's anchoring job (`CheckpointAnchorer`): its latest checkpoint is published through
+   * the publishing service at `publisherUrl` (signed with the private key in `intentKeyFile`, a PEM
+   * the publisher's key registry holds) at most every `everySeconds` (default 600), and anchors
+   * confirmed in a block are served with every chain view. Absent: no anchoring.
+   */
+  readonly anchoring?: {
+    readonly publisherUrl: string;
+    readonly intentKeyFile: string;
+    readonly everySeconds?: number;
+    readonly pollSeconds?: number;
+  };
 }
 
 const configSchema = z.object({
@@ -73,6 +89,14 @@ const configSchema = z.object({
     }),
   ),
   adminTokenEnv: z.optional(z.string().check(z.regex(/^[A-Z_][A-Z0-9_]{0,127}$/))),
+  anchoring: z.optional(
+    z.object({
+      publisherUrl: z.string().check(z.regex(/^https?:\/\/\S{1,2000}$/)),
+      intentKeyFile: z.string().check(z.minLength(1)),
+      everySeconds: z.optional(z.number().check(z.int(), z.gte(1), z.lte(2_000_000))),
+      pollSeconds: z.optional(z.number().check(z.int(), z.gte(1), z.lte(86_400))),
+    }),
+  ),
 });
 
 /** Parses an operator configuration (JSON text or value); `ledger.operator.invalid` otherwise. */
@@ -110,6 +134,8 @@ export interface OperatorNode {
   readonly url: string;
   readonly operator: EventOperator;
   readonly network: EventNetwork;
+  /** The anchoring job, when the configuration asks for one. */
+  readonly anchorer?: CheckpointAnchorer;
   /** Stops serving, flushes the pending batch, closes the database. */
   close(): Promise<void>;
 }
@@ -162,6 +188,8 @@ export async function startOperatorNode(options: StartOperatorOptions): Promise<
           url: config.database.url,
           ...(config.database.schema === undefined ? {} : { schema: config.database.schema }),
         });
+  const anchoring =
+    config.anchoring === undefined ? undefined : await anchoringFor(config.anchoring, baseDir);
   const logSigner = await parseSignerKey(config.logKey);
   const witnessSigner = await parseCosignerSignerKey(config.witnessKey);
   if (logSigner.name !== config.name)
@@ -206,14 +234,32 @@ export async function startOperatorNode(options: StartOperatorOptions): Promise<
     );
     const db = omt;
     const server = served;
+    const stopAnchoring = new AbortController();
+    let anchorer: CheckpointAnchorer | undefined;
+    let anchoringRun: Promise<void> | undefined;
+    if (anchoring !== undefined) {
+      anchorer = new CheckpointAnchorer({
+        log: operator,
+        publisher: anchoring.publisher,
+        signer: anchoring.signer,
+        everyMs: anchoring.everyMs,
+        pollMs: anchoring.pollMs,
+        ...(options.onBackgroundError === undefined ? {} : { onError: options.onBackgroundError }),
+      });
+      anchoringRun = anchorer.run(stopAnchoring.signal);
+    }
     let closing: Promise<void> | undefined;
     return {
       name: config.name,
       url: server.url,
       operator,
       network,
+      ...(anchorer === undefined ? {} : { anchorer }),
       close: () => {
         closing ??= (async () => {
+          stopAnchoring.abort();
+          await anchoringRun;
+          await anchoring?.publisher.close();
           await server.close();
           await operator.close();
           await Promise.all([...peers.values()].map((p) => p.close()));
@@ -225,8 +271,36 @@ export async function startOperatorNode(options: StartOperatorOptions): Promise<
   } catch (e) {
     await served?.close().catch(() => undefined);
     await omt?.close().catch(() => undefined);
+    await anchoring?.publisher.close().catch(() => undefined);
     throw e;
   }
+}
+
+/** The anchoring job's parts: the publisher client and the intent signer from the key file. */
+async function anchoringFor(
+  a: NonNullable<OperatorConfig['anchoring']>,
+  baseDir: string,
+): Promise<{ publisher: HttpPublishClient; signer: IntentSigner; everyMs: number; pollMs: number }> {
+  const file = path.resolve(baseDir, a.intentKeyFile);
+  const key = importPem(await readText(file, 'intent key file'));
+  if (key.secretKey === undefined)
+    throw new OmtError(
+      'ledger.operator.invalid',
+      `${file} holds a public key: anchoring needs the private key`,
+    );
+  const alg = key.suite === 'ES256K' ? 'ES256K-DER' : key.suite;
+  if (!(INTENT_ALGS as readonly string[]).includes(alg))
+    throw new OmtError(
+      'ledger.operator.invalid',
+      `${key.suite} keys cannot sign publishing intents (one of: ${INTENT_ALGS.join(', ')})`,
+    );
+  const signer = await intentSigner(alg as IntentAlg, key.secretKey);
+  return {
+    publisher: new HttpPublishClient({ url: a.publisherUrl }),
+    signer,
+    everyMs: (a.everySeconds ?? 600) * 1000,
+    pollMs: (a.pollSeconds ?? 5) * 1000,
+  };
 }
 
 async function readText(file: string, what: string): Promise<string> {

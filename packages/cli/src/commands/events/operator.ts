@@ -11,6 +11,12 @@ Usage:
       Opens the operator's database (migrating it), its keys and the network file, and serves
       its API on the configured 127.0.0.1 port until SIGINT / SIGTERM (then it signs the
       pending batch and stops). The first line printed is the URL ({name, url} with --json).
+      With an "anchoring" member in the config,
+        "anchoring": { "publisherUrl": "http://127.0.0.1:8080", "intentKeyFile": "op1-intent.pem",
+                       "everySeconds": 600 }
+      the operator also publishes its latest checkpoint through that publishing service (omt
+      serve; the key's public half registered there with omt signer register) at most every
+      everySeconds, and serves each anchor once its transaction is confirmed in a block.
 `;
 
 /** Serves one operator until `signal` aborts. */
