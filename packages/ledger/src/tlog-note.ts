@@ -43,7 +43,7 @@
  */
 import { concatBytes, equalBytes, fromBase64, isBytes, toBase64, toHex, utf8 } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
-import { sha256 } from '@omt/core/hash';
+import { sha256, sha256Public } from '@omt/core/hash';
 import { type Clock, platformRandom, type RandomSource } from '@omt/core/random';
 import { getSuite } from '@omt/core/suites';
 
@@ -531,6 +531,30 @@ function readPlainType(key: Uint8Array): { alg: NoteKeyAlg; typeLength: number }
   return undefined;
 }
 
+// Signatures known to be valid: one successful check per (key, text, signature), whichever path
+// asks — quorum certificates, receipts, witness add-checkpoint requests, cosigning answers — and
+// the signatures this process made itself (a note key's own checkpoints arrive back inside
+// quorum certificates). ML-DSA-65 verification costs milliseconds, the lookup a SHA-256 of the
+// text and signature. Bounded: cleared when full. Only successes are kept.
+const KNOWN_VALID_LIMIT = 4096;
+const knownValid = new Set<string>();
+
+function signatureMemoKey(vkey: string, text: string, signature: Uint8Array): string {
+  const t = utf8(text);
+  const len = Uint8Array.of(
+    t.length >>> 24,
+    (t.length >>> 16) & 0xff,
+    (t.length >>> 8) & 0xff,
+    t.length & 0xff,
+  );
+  return `${vkey}\n${toHex(sha256Public(concatBytes(len, t, signature)))}`;
+}
+
+function rememberValid(key: string): void {
+  if (knownValid.size >= KNOWN_VALID_LIMIT) knownValid.clear();
+  knownValid.add(key);
+}
+
 class PlainVerifier implements NoteVerifier {
   readonly name: string;
   readonly keyId: number;
@@ -554,9 +578,17 @@ class PlainVerifier implements NoteVerifier {
   }
 
   verify(text: string, signature: Uint8Array): Promise<boolean> {
+    const memo = signatureMemoKey(this.vkey, text, signature);
+    if (knownValid.has(memo)) return Promise.resolve(true);
     return getSuite(this.type)
       .verify(this.#publicKey, utf8(text), signature)
-      .catch(() => false);
+      .then(
+        (ok) => {
+          if (ok) rememberValid(memo);
+          return ok;
+        },
+        () => false,
+      );
   }
 }
 
@@ -579,12 +611,16 @@ class PlainSigner implements NoteSigner {
     this.#random = random;
   }
 
-  sign(text: string): Promise<Uint8Array> {
-    return getSuite(this.type).sign(
+  async sign(text: string): Promise<Uint8Array> {
+    const signature = await getSuite(this.type).sign(
       this.#secret,
       utf8(checkNoteText(text)),
       this.#random === undefined ? undefined : { random: this.#random },
     );
+    // Valid by construction: verifying it later (own checkpoints come back in quorum
+    // certificates) needs no second check in this process.
+    rememberValid(signatureMemoKey(this.vkey, text, signature));
+    return signature;
   }
 }
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fromBase64, toHex, utf8 } from '@omt/core/bytes';
+import { getSuite } from '@omt/core/suites';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   formatNote,
   formatVerifierKey,
@@ -225,5 +226,41 @@ describe('ML-DSA note keys (OpenMediaTrust types 0xff ‖ "omt/ML-DSA-nn/v1\\n")
     await expect(verifyNoteSignatures(await signNote('t\n', [a.signer]), [a.verifier, fake])).rejects.toThrow(
       code('ledger.note.key-invalid'),
     );
+  });
+});
+
+describe('verified-signature memo', () => {
+  it('checks each (key, text, signature) once, trusts signatures this process made, never remembers failures', async () => {
+    const { vkey, signer } = await newNoteKey('memo.test', 'ML-DSA-44');
+    const seed = new Uint8Array(32).fill(7);
+    const other = await newNoteKey('memo2.test', 'ML-DSA-44', { seed });
+    const suite = getSuite('ML-DSA-44');
+    const spy = vi.spyOn(suite, 'verify');
+    try {
+      const verifier = parseVerifierKey(vkey);
+      // A signature made by this process's signer: valid by construction, no check.
+      const own = await signer.sign('own text\n');
+      expect(await verifier.verify('own text\n', own)).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(0);
+      // A signature made elsewhere (straight from the suite): checked once, then remembered.
+      const sk = (await suite.generateKeyPair({ seed })).secretKey;
+      const foreign = await suite.sign(sk, utf8('foreign text\n'));
+      const v2 = parseVerifierKey(other.vkey);
+      expect(await v2.verify('foreign text\n', foreign)).toBe(true);
+      expect(await v2.verify('foreign text\n', foreign)).toBe(true);
+      expect(spy).toHaveBeenCalledTimes(1);
+      // The same signature over another text, or a flipped bit: refused, and checked every time.
+      expect(await v2.verify('other text\n', foreign)).toBe(false);
+      const bad = foreign.slice();
+      bad[10] = (bad[10] as number) ^ 1;
+      expect(await v2.verify('foreign text\n', bad)).toBe(false);
+      expect(await v2.verify('foreign text\n', bad)).toBe(false);
+      expect(spy).toHaveBeenCalledTimes(4);
+      // Another key never matches a remembered signature.
+      expect(await verifier.verify('foreign text\n', foreign)).toBe(false);
+      expect(spy).toHaveBeenCalledTimes(5);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
