@@ -5,7 +5,7 @@
  * replays; catch-up after downtime; a settlement whose storage fails.
  */
 import { randomUUID } from 'node:crypto';
-import { toBase64Url } from '@omt/core/bytes';
+import { toBase64, toBase64Url } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
 import { getSuite } from '@omt/core/suites';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ import { InProcessTestPaymentAdapter } from '../src/payment-test-adapter.js';
 import type { AppendItem, AppendOutcome, CommittedEvent, EventStore, Payout } from '../src/ports.js';
 import { forgeReceipt, lyingOperator } from '../src/testing/lying-operator.js';
 import { anchorInRegtestBlock } from '../src/testing/regtest-anchor.js';
+import { signCheckpoint } from '../src/tlog-checkpoint.js';
 import { newCosignerKey } from '../src/tlog-cosignature.js';
 import { type NoteSigner, newNoteKey } from '../src/tlog-note.js';
 import { MemoryVoteLog } from '../src/vote-log-memory.js';
@@ -759,5 +760,97 @@ describe('3-of-5 operators, in process', () => {
     expect(byPeer?.get('op5.test')?.cosignedSize).toBe(0);
     for (const name of ['op2.test', 'op3.test', 'op4.test'])
       expect(byPeer?.get(name)?.lastError).toBeUndefined();
+  });
+});
+
+/** Forwards to `op`, counting consistency requests; `lie` makes every proof a wrong hash. */
+function proofs(op: OperatorApi, lie: boolean): OperatorApi & { asked: number[][] } {
+  const wrong = [toBase64(new Uint8Array(32).fill(7))];
+  const asked: number[][] = [];
+  return {
+    name: op.name,
+    asked,
+    submit: (e, s) => op.submit(e, s),
+    commit: (e, s) => op.commit(e, s),
+    chain: (c, o) => op.chain(c, o),
+    checkpoint: (s) => op.checkpoint(s),
+    status: (s) => op.status(s),
+    consistency: async (from, to, s) => {
+      asked.push([from, to]);
+      return lie ? wrong : op.consistency(from, to, s);
+    },
+    consistencyMany: async (froms, to, s) => {
+      asked.push([...froms, to]);
+      return lie ? froms.map(() => wrong) : (op.consistencyMany?.(froms, to, s) ?? []);
+    },
+  };
+}
+
+describe('client verification: consistency of each operator’s checkpoints', () => {
+  it('asks each operator for proofs between the checkpoints seen of its log and reports one whose proofs fail (ledger.log.inconsistent)', async () => {
+    const net = await network();
+    const life = await scenario(net, net.ops, 4);
+    const honest = net.ops.map((o) => proofs(o, false));
+    const clean = await verifyChain({ network: net.network, machines, operators: honest }, life.subject);
+    expect(clean.verdict).toBe('authentic');
+    expect(clean.reasons).toEqual([]);
+    // Every operator whose receipts span more than one checkpoint was asked, once.
+    const askedOps = honest.filter((h) => h.asked.length > 0);
+    expect(askedOps.length).toBeGreaterThan(0);
+    for (const h of askedOps) expect(h.asked).toHaveLength(1);
+    const liar = askedOps[0] as (typeof askedOps)[number];
+    const operators = net.ops.map((o) => (o.name === liar.name ? proofs(o, true) : o));
+    const v = await verifyChain({ network: net.network, machines, operators }, life.subject);
+    expect(v.reasons).toContainEqual(
+      expect.objectContaining({ code: 'ledger.log.inconsistent', operator: liar.name }),
+    );
+    expect(v.reasons.filter((r) => r.code === 'ledger.log.inconsistent').map((r) => r.operator)).toEqual(
+      expect.arrayContaining([liar.name]),
+    );
+    expect(
+      new Set(v.reasons.filter((r) => r.code === 'ledger.log.inconsistent').map((r) => r.operator)),
+    ).toEqual(new Set([liar.name]));
+  });
+
+  it('a receipt forged in another operator’s view does not get the operator it names asked about, or blamed for, a log it never had', async () => {
+    const net = await network();
+    const life = await scenario(net, net.ops, 2);
+    // The victim: an operator whose receipt is in the last event's QC; the liar: another one.
+    const lastQc = (await (net.ops[0] as EventOperator).chain(life.subject)).events.at(-1)?.qc as {
+      receipts: { operator: string }[];
+    };
+    const victim = net.ops.find((o) => lastQc.receipts.some((r) => r.operator === o.name)) as EventOperator;
+    const liarOp = net.ops.find((o) => o !== victim) as EventOperator;
+    const impostor = await newNoteKey(victim.name, 'ML-DSA-65');
+    const forgedNote = await signCheckpoint({ origin: victim.name, size: 999, root: new Uint8Array(32) }, [
+      impostor.signer,
+    ]);
+    const liar: OperatorApi = {
+      ...proofs(liarOp, false),
+      chain: async (c, o) => {
+        const view = await liarOp.chain(c, o);
+        const events = view.events.map((e, i) => {
+          if (i !== view.events.length - 1) return e;
+          const qc = e.qc as { receipts: { operator: string; checkpoint: string }[] };
+          return {
+            ...e,
+            qc: {
+              ...qc,
+              receipts: qc.receipts.map((r) =>
+                r.operator === victim.name ? { ...r, checkpoint: forgedNote } : r,
+              ),
+            },
+          };
+        });
+        return { ...view, events };
+      },
+    };
+    const victimApi = proofs(victim, false);
+    const operators = net.ops.map((o) => (o === victim ? victimApi : o === liarOp ? liar : o));
+    const v = await verifyChain({ network: net.network, machines, operators }, life.subject);
+    expect(v.verdict).toBe('authentic');
+    expect(v.reasons).toContainEqual(expect.objectContaining({ operator: liarOp.name }));
+    expect(v.reasons.filter((r) => r.operator === victim.name)).toEqual([]);
+    for (const q of victimApi.asked) expect(q).not.toContain(999);
   });
 });
