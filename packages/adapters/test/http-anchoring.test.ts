@@ -12,7 +12,6 @@ import { toBase64Url, toHex } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { exportPrivatePem, exportPublicPem } from '@omt/core/keys';
 import { getSuite } from '@omt/core/suites';
-import { blockMerkleRoot, bumpForTransaction, encodeBump } from '@omt/ledger/anchor-bump';
 import { checkpointRecord } from '@omt/ledger/checkpoint-anchor';
 import { parseEventNetwork } from '@omt/ledger/event-network';
 import { verifyChain } from '@omt/ledger/event-verifier';
@@ -24,13 +23,11 @@ import { MemoryJobQueue } from '@omt/ledger/job-queue-memory';
 import { signerRegistration } from '@omt/ledger/key-registry';
 import { MemoryKeyRegistry } from '@omt/ledger/key-registry-memory';
 import { InProcessTestPaymentAdapter } from '@omt/ledger/payment-test-adapter';
-import type { ChainClient } from '@omt/ledger/ports';
 import { Publisher } from '@omt/ledger/publisher';
 import { PublishWorker } from '@omt/ledger/publisher-worker';
-import { mineRegtestHeader } from '@omt/ledger/testing/regtest-anchor';
+import { regtestMiningChain } from '@omt/ledger/testing/regtest-anchor';
 import { newCosignerKey } from '@omt/ledger/tlog-cosignature';
 import { newNoteKey } from '@omt/ledger/tlog-note';
-import { decodeTransaction, transactionId } from '@omt/ledger/transaction';
 import { MemoryUtxoStore } from '@omt/ledger/utxo-store-memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -57,22 +54,8 @@ async function publishingService() {
   const publisher = new Publisher({ queue, registry, nonces: new MemoryNonceStore() });
   const served: ServedHandler = await serveHandler(createPublishHandler({ publisher }), { port: 0 });
   cleanup.push(() => served.close());
-  // In-process chain (no Bitcoin node here): broadcasts wait in a mempool until mine().
-  const mempool: string[] = [];
-  const mined = new Map<string, { height: number; bump: string }>();
-  const headers = new Map<number, string>();
-  const chain: ChainClient = {
-    chain: 'bsv',
-    broadcast: async (raw) => {
-      const txid = transactionId(decodeTransaction(raw));
-      mempool.push(txid);
-      return { txid, state: 'seen' };
-    },
-    txStatus: async (txid) => ({ txid, state: mined.has(txid) ? 'mined' : 'unknown' }),
-    merkleProof: async (txid) =>
-      mined.get(txid) && { blockHeight: mined.get(txid)!.height, bump: mined.get(txid)!.bump },
-    blockHeader: async (h) => headers.get(h),
-  };
+  // The one fake: no Bitcoin node runs here (regtestMiningChain mines on demand).
+  const { chain, headers, mine } = regtestMiningChain({ height: 800_000 });
   const utxos = new MemoryUtxoStore();
   const wallet = HdWallet.fromSeed(
     Uint8Array.from({ length: 32 }, (_, i) => i + 99),
@@ -86,17 +69,7 @@ async function publishingService() {
     await utxos.add([{ txid: randomHex(32), vout: 0, satoshis: 50_000n, script: k.script, keyPath: k.path }]);
   }
   const worker = new PublishWorker({ queue, utxos, wallet, chain });
-  let height = 800_000;
-  const mine = (): number => {
-    height++;
-    const txids = [randomHex(32), ...mempool.splice(0)];
-    headers.set(height, mineRegtestHeader(blockMerkleRoot(txids)));
-    txids.forEach((txid, i) => {
-      if (i > 0) mined.set(txid, { height, bump: toHex(encodeBump(bumpForTransaction(txids, i, height))) });
-    });
-    return height;
-  };
-  return { publisher, registry, served, worker, mine, headers };
+  return { publisher, registry, served, worker, mine: () => mine(), headers };
 }
 
 describe('HttpPublishClient', () => {

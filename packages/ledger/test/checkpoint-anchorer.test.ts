@@ -5,11 +5,10 @@
  * "mines" every broadcast transaction into a regtest-difficulty block on demand.
  */
 import { toBase64Url, toHex } from '@omt/core/bytes';
-import { isOmtError, OmtError } from '@omt/core/errors';
+import { isOmtError, type OmtError } from '@omt/core/errors';
 import { getSuite } from '@omt/core/suites';
-import { blockMerkleRoot, bumpForTransaction, encodeBump } from '@omt/ledger/anchor-bump';
 import { checkpointRecord } from '@omt/ledger/checkpoint-anchor';
-import { CheckpointAnchorer } from '@omt/ledger/checkpoint-anchorer';
+import { CheckpointAnchorer, type CheckpointAnchorerOptions } from '@omt/ledger/checkpoint-anchorer';
 import type { EventSigner } from '@omt/ledger/event';
 import { parseEventNetwork } from '@omt/ledger/event-network';
 import { MemoryEventStore } from '@omt/ledger/event-store-memory';
@@ -25,60 +24,16 @@ import { machineRegistry } from '@omt/ledger/machine';
 import { ITEM_MACHINE } from '@omt/ledger/machine-item';
 import { EventOperator } from '@omt/ledger/operator';
 import { InProcessTestPaymentAdapter } from '@omt/ledger/payment-test-adapter';
-import type { ChainClient } from '@omt/ledger/ports';
 import { Publisher } from '@omt/ledger/publisher';
 import { PublishWorker } from '@omt/ledger/publisher-worker';
-import { mineRegtestHeader } from '@omt/ledger/testing/regtest-anchor';
+import { regtestMiningChain } from '@omt/ledger/testing/regtest-anchor';
 import { newCosignerKey } from '@omt/ledger/tlog-cosignature';
 import { newNoteKey } from '@omt/ledger/tlog-note';
-import { decodeTransaction, transactionId } from '@omt/ledger/transaction';
 import { MemoryUtxoStore } from '@omt/ledger/utxo-store-memory';
 import { MemoryVoteLog } from '@omt/ledger/vote-log-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const randomHex = (n: number): string => toHex(globalThis.crypto.getRandomValues(new Uint8Array(n)));
-
-/** In-process chain (no Bitcoin node here): broadcasts wait in a mempool until `mine()`. */
-function fakeMiningChain() {
-  const mempool: string[] = [];
-  const blocks = new Map<string, { height: number; bump: string }>();
-  const headers = new Map<number, string>();
-  let height = 900_000;
-  let reject = false;
-  const chain: ChainClient = {
-    chain: 'bsv',
-    broadcast: async (raw) => {
-      if (reject) throw new OmtError('ledger.chain.rejected', 'bad-txns (the test chain rejects)');
-      const txid = transactionId(decodeTransaction(raw));
-      mempool.push(txid);
-      return { txid, state: 'seen' };
-    },
-    txStatus: async (txid) => ({ txid, state: blocks.has(txid) ? 'mined' : 'unknown' }),
-    merkleProof: async (txid) => {
-      const b = blocks.get(txid);
-      return b === undefined ? undefined : { blockHeight: b.height, bump: b.bump };
-    },
-    blockHeader: async (h) => headers.get(h),
-  };
-  return {
-    chain,
-    headers,
-    set reject(v: boolean) {
-      reject = v;
-    },
-    /** Mines the mempool (with a coinbase stand-in first) into the next block. */
-    mine(): number {
-      height++;
-      const txids = [randomHex(32), ...mempool.splice(0)];
-      headers.set(height, mineRegtestHeader(blockMerkleRoot(txids)));
-      txids.forEach((txid, i) => {
-        if (i > 0)
-          blocks.set(txid, { height, bump: toHex(encodeBump(bumpForTransaction(txids, i, height))) });
-      });
-      return height;
-    },
-  };
-}
 
 async function party(): Promise<EventSigner & { alg: 'Ed25519'; pub: string }> {
   const kp = await getSuite('Ed25519').generateKeyPair();
@@ -166,7 +121,7 @@ async function setup(options: { maxAttempts?: number } = {}) {
     const k = await wallet.nextFundingKey();
     await utxos.add([{ txid: randomHex(32), vout: 0, satoshis: 50_000n, script: k.script, keyPath: k.path }]);
   }
-  const chain = fakeMiningChain();
+  const chain = regtestMiningChain();
   const worker = new PublishWorker({
     queue,
     utxos,
@@ -188,7 +143,9 @@ async function setup(options: { maxAttempts?: number } = {}) {
     signer,
     chain,
     worker,
-    registry,
+    /** An anchorer over this operator, publisher, signer and clock (`extra` overrides). */
+    anchorer: (extra: Partial<CheckpointAnchorerOptions> = {}) =>
+      new CheckpointAnchorer({ log: operator, publisher, signer, clock, ...extra }),
   };
 }
 
@@ -196,13 +153,7 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
   it('publishes the latest checkpoint, waits for the block, hands the confirmed anchor to the operator; clients verify it', async () => {
     const s = await setup();
     const life = await s.item(3);
-    const anchorer = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: s.signer,
-      everyMs: 60_000,
-      clock: s.clock,
-    });
+    const anchorer = s.anchorer({ everyMs: 60_000 });
     const cp = await s.operator.checkpoint();
     const size = checkpointRecord(cp).size;
     expect(size).toBeGreaterThanOrEqual(3);
@@ -248,12 +199,7 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
   it('an operator restarted over its stores keeps its anchors and the anchorer does not publish them again', async () => {
     const s = await setup();
     await s.item(2);
-    const a = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: s.signer,
-      clock: s.clock,
-    });
+    const a = s.anchorer();
     expect((await a.tick()).action).toBe('published');
     await s.worker.drain();
     s.chain.mine();
@@ -268,32 +214,17 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
       votes: s.votes,
     });
     open.push(reopened);
-    const b = new CheckpointAnchorer({
-      log: reopened,
-      publisher: s.publisher,
-      signer: s.signer,
-      clock: s.clock,
-    });
+    const b = s.anchorer({ log: reopened });
     expect(await b.tick()).toEqual({ action: 'idle', reason: 'nothing-new' });
   });
 
   it('after a restart finds the job in flight by its record id instead of publishing again', async () => {
     const s = await setup();
     await s.item(2);
-    const a = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: s.signer,
-      clock: s.clock,
-    });
+    const a = s.anchorer();
     const published = await a.tick();
     // A new anchorer (the process restarted) over the same operator and publisher.
-    const b = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: s.signer,
-      clock: s.clock,
-    });
+    const b = s.anchorer();
     expect(await b.tick()).toEqual({ ...published, action: 'resumed' });
     expect((await s.publisher.counts()).queued).toBe(1);
     await s.worker.drain();
@@ -305,13 +236,7 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
   it('a job that fails is dropped and the checkpoint is published again after the interval', async () => {
     const s = await setup({ maxAttempts: 1 });
     await s.item(2);
-    const a = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: s.signer,
-      everyMs: 5_000,
-      clock: s.clock,
-    });
+    const a = s.anchorer({ everyMs: 5_000 });
     const first = await a.tick();
     expect(first.action).toBe('published');
     s.chain.reject = true;
@@ -335,12 +260,7 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
     const s = await setup();
     await s.item(1);
     const stranger = await intentSigner('ES256K-DER', (await getSuite('ES256K').generateKeyPair()).secretKey);
-    const a = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: stranger,
-      clock: s.clock,
-    });
+    const a = s.anchorer({ signer: stranger });
     const err = await a.tick().then(
       () => undefined,
       (e: unknown) => e,
@@ -354,12 +274,7 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
 
   it('an empty log is not published; overlapping ticks share one step', async () => {
     const s = await setup();
-    const a = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: s.signer,
-      clock: s.clock,
-    });
+    const a = s.anchorer();
     expect(await a.tick()).toEqual({ action: 'idle', reason: 'empty-log' });
     await s.item(1);
     const [x, y] = await Promise.all([a.tick(), a.tick()]);
@@ -375,14 +290,7 @@ describe('CheckpointAnchorer: an operator anchors its checkpoints through the pu
       (await getSuite('ES256K').generateKeyPair()).secretKey,
     );
     const errors: unknown[] = [];
-    const a = new CheckpointAnchorer({
-      log: s.operator,
-      publisher: s.publisher,
-      signer: stranger,
-      pollMs: 5,
-      clock: s.clock,
-      onError: (e) => errors.push(e),
-    });
+    const a = s.anchorer({ signer: stranger, pollMs: 5, onError: (e) => errors.push(e) });
     const stop = new AbortController();
     const running = a.run(stop.signal);
     for (let i = 0; i < 200 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 5));

@@ -4,13 +4,15 @@
  * `verifyAnchorProof` checks in full (only the difficulty is regtest's, 0x207fffff).
  */
 import { toHex } from '@omt/core/bytes';
+import { OmtError } from '@omt/core/errors';
 import { type AnchorProof, anchorProof } from '../anchor.js';
 import { blockMerkleRoot, bumpForTransaction, encodeBump } from '../anchor-bump.js';
 import { meetsProofOfWork, parseBlockHeader } from '../anchor-header.js';
 import { sealBatch } from '../batch.js';
 import { intentRecordHash } from '../intent.js';
 import { encodeBatchAnchor } from '../op-return.js';
-import { encodeTransaction, type Transaction, transactionId } from '../transaction.js';
+import type { ChainClient } from '../ports.js';
+import { decodeTransaction, encodeTransaction, type Transaction, transactionId } from '../transaction.js';
 
 /** Mines a regtest-difficulty header (bits 0x207fffff) over `merkleRoot`. */
 export function mineRegtestHeader(merkleRoot: Uint8Array, time: number = 1_767_225_600): string {
@@ -70,4 +72,57 @@ export function anchorInRegtestBlock(
     }),
   );
   return { proofs, headers };
+}
+
+/** A {@link regtestMiningChain}: the chain client, the headers it mined, and its controls. */
+export interface RegtestMiningChain {
+  readonly chain: ChainClient;
+  /** Height → 80-byte header hex of every block mined so far (a `HeaderSource`). */
+  readonly headers: Map<number, string>;
+  /** When true, broadcasts are refused with `ledger.chain.rejected`. */
+  reject: boolean;
+  /** Mines what was broadcast since the last block (after a stand-in coinbase); returns its height. */
+  mine(): number;
+}
+
+/**
+ * An in-process BSV chain for tests that have no Bitcoin node: broadcasts wait in a mempool until
+ * `mine()` puts them in a regtest-difficulty block; `txStatus`, `merkleProof` (BUMP) and
+ * `blockHeader` then answer as a node would, so `PublishWorker.confirm` and `verifyAnchorProof`
+ * check real encodings.
+ */
+export function regtestMiningChain(options: { readonly height?: number } = {}): RegtestMiningChain {
+  const mempool: string[] = [];
+  const mined = new Map<string, { height: number; bump: string }>();
+  const headers = new Map<number, string>();
+  let height = options.height ?? 900_000;
+  const state: RegtestMiningChain = {
+    reject: false,
+    headers,
+    chain: {
+      chain: 'bsv',
+      broadcast: async (raw) => {
+        if (state.reject) throw new OmtError('ledger.chain.rejected', 'bad-txns (the regtest chain refuses)');
+        const txid = transactionId(decodeTransaction(raw));
+        mempool.push(txid);
+        return { txid, state: 'seen' };
+      },
+      txStatus: async (txid) => ({ txid, state: mined.has(txid) ? 'mined' : 'unknown' }),
+      merkleProof: async (txid) => {
+        const m = mined.get(txid);
+        return m === undefined ? undefined : { blockHeight: m.height, bump: m.bump };
+      },
+      blockHeader: async (h) => headers.get(h),
+    },
+    mine(): number {
+      height++;
+      const txids = [randomTxid(), ...mempool.splice(0)];
+      headers.set(height, mineRegtestHeader(blockMerkleRoot(txids)));
+      txids.forEach((txid, i) => {
+        if (i > 0) mined.set(txid, { height, bump: toHex(encodeBump(bumpForTransaction(txids, i, height))) });
+      });
+      return height;
+    },
+  };
+  return state;
 }
