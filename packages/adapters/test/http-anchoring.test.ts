@@ -237,6 +237,10 @@ describe('an operator node with anchoring configured', () => {
       path.join(dir, 'pub.pem'),
       exportPublicPem({ suite: 'Ed25519', publicKey: kp.publicKey }),
     );
+    await writeFile(
+      path.join(dir, 'garbage.pem'),
+      '-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n',
+    );
     const log = await newNoteKey('op1.bad.test', 'Ed25519');
     const witness = await newCosignerKey('op1.bad.test/witness', 'Ed25519');
     const config = (intentKeyFile: string) =>
@@ -262,6 +266,7 @@ describe('an operator node with anchoring configured', () => {
     for (const [file, message] of [
       ['pub.pem', /holds a public key/],
       ['missing.pem', /cannot read the intent key file/],
+      ['garbage.pem', /is not a PEM key/],
     ] as const) {
       const e = await startOperatorNode({ config: config(file), baseDir: dir, network }).then(
         (n) => n.close().then(() => undefined),

@@ -282,7 +282,15 @@ async function anchoringFor(
   baseDir: string,
 ): Promise<{ publisher: HttpPublishClient; signer: IntentSigner; everyMs: number; pollMs: number }> {
   const file = path.resolve(baseDir, a.intentKeyFile);
-  const key = importPem(await readText(file, 'intent key file'));
+  const text = await readText(file, 'intent key file');
+  let key: ReturnType<typeof importPem>;
+  try {
+    key = importPem(text);
+  } catch (e) {
+    throw new OmtError('ledger.operator.invalid', `${file} is not a PEM key the intent signer can use`, {
+      cause: e,
+    });
+  }
   if (key.secretKey === undefined)
     throw new OmtError(
       'ledger.operator.invalid',
