@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpOperatorClient, shippedMachines } from '@omt/adapters/http';
+import { HttpOperatorClient, OPERATOR_NODE_FLAGS, shippedMachines } from '@omt/adapters/http';
 import { toBase64Url } from '@omt/core/bytes';
 import { getSuite } from '@omt/core/suites';
 import { type ChainEvent, type EventSigner, eventHash, partyKeyId, signEvent } from '@omt/ledger/event';
@@ -134,9 +134,14 @@ async function startNetwork(batch: { delayMs: number; leaves: number }): Promise
           batch,
         }),
       );
-      const child = spawn(process.execPath, [bin, 'operator', 'start', '--config', file, '--json'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      // Operators run as `omt network up` runs them (OPERATOR_NODE_FLAGS: a larger young generation).
+      const child = spawn(
+        process.execPath,
+        [...OPERATOR_NODE_FLAGS, bin, 'operator', 'start', '--config', file, '--json'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       children.push(child);
       await new Promise<void>((resolve, reject) => {
         child.stdout?.once('data', () => resolve());

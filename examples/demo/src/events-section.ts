@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import {
   createTestPaymentHandler,
   HttpOperatorClient,
+  OPERATOR_NODE_FLAGS,
   parseOperatorConfig,
   serveHandler,
   shippedMachines,
@@ -87,9 +88,13 @@ async function networkDir(omtHome: string, log: (l: string) => void): Promise<Ev
 /** Starts `omt operator start --config <file>`; resolves once it serves. */
 function startOperator(config: string, log: (l: string) => void): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, 'operator', 'start', '--config', config, '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...OPERATOR_NODE_FLAGS, cli, 'operator', 'start', '--config', config, '--json'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stderr?.on('data', (d: Buffer) => log(`   [${path.basename(config)}] ${d.toString().trim()}`));
     child.stdout?.once('data', () => resolve(child));
     child.once('exit', (code) => reject(new Error(`${path.basename(config)} exited with code ${code}`)));

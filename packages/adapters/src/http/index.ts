@@ -19,6 +19,7 @@ export {
 } from './operator-handler.js';
 export {
   networkPayments,
+  OPERATOR_NODE_FLAGS,
   type OperatorConfig,
   type OperatorNode,
   parseOperatorConfig,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   createTestPaymentHandler,
+  OPERATOR_NODE_FLAGS,
   parseOperatorConfig,
   type ServedHandler,
   serveHandler,
@@ -167,7 +168,7 @@ async function networkInit(ctx: CliContext, argv: string[]): Promise<CommandResu
  */
 function cliCommand(): { command: string; args: string[] } {
   const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../dist/bin.js');
-  return { command: process.execPath, args: [bin] };
+  return { command: process.execPath, args: [...OPERATOR_NODE_FLAGS, bin] };
 }
 
 /** Runs the operators of `dir` as child processes until `signal` aborts. */
