@@ -101,6 +101,26 @@ describe('HttpPublishClient', () => {
     await expect(client.publish('{not json')).resolves.toMatchObject({ accepted: false });
   });
 
+  it('answers over the size limit are refused (publisher and operator clients share the bounded read)', async () => {
+    const big = `{"pad":"${'x'.repeat(8192)}"}`;
+    const served = await serveHandler(async () => new Response(big, { status: 200 }), { port: 0 });
+    cleanup.push(() => served.close());
+    const publisher = new HttpPublishClient({ url: served.url, maxResponseBytes: 1024 });
+    const operator = new HttpOperatorClient({
+      name: 'op1.big.test',
+      url: served.url,
+      maxResponseBytes: 1024,
+    });
+    cleanup.push(() => publisher.close());
+    cleanup.push(() => operator.close());
+    await expect(publisher.job('job-x')).rejects.toMatchObject({ code: 'ledger.publisher.bad-answer' });
+    await expect(operator.checkpoint()).rejects.toMatchObject({ code: 'ledger.operator.bad-answer' });
+    // Within the limit the same answer is read whole.
+    const roomy = new HttpOperatorClient({ name: 'op1.big.test', url: served.url, maxResponseBytes: 16_384 });
+    cleanup.push(() => roomy.close());
+    expect(new TextDecoder().decode(await roomy.get('/x'))).toBe(big);
+  });
+
   it('refuses bad URLs and reports an unreachable service as ledger.publisher.unavailable', async () => {
     for (const url of ['not a url', 'ftp://127.0.0.1:1'])
       expect(() => new HttpPublishClient({ url })).toThrow(

@@ -51,6 +51,26 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   return concatBytes(...parts);
 }
 
+/**
+ * The bytes of an answer body (undici's, an async iterable of chunks), at most `limit` of them;
+ * one more and the caller's `tooLarge()` error is thrown (leaving the loop early destroys the
+ * body, so the rest is never read).
+ */
+export async function readAnswer(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+  tooLarge: () => OmtError,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    parts.push(chunk);
+  }
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
+}
+
 /** Adds the `Allow` header to a 405 answer. */
 export function withAllow(r: Response, allow: string): Response {
   r.headers.set('allow', allow);

@@ -1,4 +1,3 @@
-import { concatBytes } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import type { AnchoredCheckpoint } from '@omt/ledger/checkpoint-anchor';
 import type {
@@ -11,6 +10,7 @@ import type {
 } from '@omt/ledger/operator-api';
 import { Pool } from 'undici';
 import { packCheckpoints, unpackCheckpoints } from './checkpoint-packing.js';
+import { readAnswer } from './http-json.js';
 
 /** Options of {@link HttpOperatorClient}. */
 export interface HttpOperatorClientOptions {
@@ -228,20 +228,15 @@ export class HttpOperatorClient implements OperatorApi {
             }),
       });
       status = res.statusCode;
-      const parts: Uint8Array[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Uint8Array).byteLength;
-        if (size > this.#maxBytes) {
-          res.body.destroy();
-          throw new OmtError(
+      bytes = await readAnswer(
+        res.body,
+        this.#maxBytes,
+        () =>
+          new OmtError(
             'ledger.operator.bad-answer',
             `operator ${this.name}: answer larger than ${this.#maxBytes} bytes`,
-          );
-        }
-        parts.push(chunk as Uint8Array);
-      }
-      bytes = parts.length === 1 ? (parts[0] as Uint8Array) : concatBytes(...parts);
+          ),
+      );
     } catch (e) {
       if (isOmtError(e)) throw e;
       if (deadline.aborted && !(signal?.aborted ?? false))

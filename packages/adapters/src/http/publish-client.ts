@@ -7,6 +7,7 @@ import type { AnchorPublisher } from '@omt/ledger/checkpoint-anchorer';
 import type { IntentProblem } from '@omt/ledger/intent';
 import type { JobView, PublishResult } from '@omt/ledger/publisher';
 import { Pool } from 'undici';
+import { readAnswer } from './http-json.js';
 
 /** Options of {@link HttpPublishClient}. */
 export interface HttpPublishClientOptions {
@@ -126,20 +127,16 @@ export class HttpPublishClient implements AnchorPublisher {
         ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
       });
       status = res.statusCode;
-      const parts: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.#maxBytes) {
-          res.body.destroy();
-          throw new OmtError(
+      const bytes = await readAnswer(
+        res.body,
+        this.#maxBytes,
+        () =>
+          new OmtError(
             'ledger.publisher.bad-answer',
             `publisher ${path}: answer over ${this.#maxBytes} bytes`,
-          );
-        }
-        parts.push(chunk as Buffer);
-      }
-      text = Buffer.concat(parts).toString('utf8');
+          ),
+      );
+      text = new TextDecoder().decode(bytes);
     } catch (e) {
       if (e instanceof OmtError) throw e;
       if (signal.aborted)
