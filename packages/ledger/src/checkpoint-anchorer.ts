@@ -27,6 +27,7 @@ import { OmtError } from '@omt/core/errors';
 import { type Clock, systemClock } from '@omt/core/random';
 import { type AnchoredCheckpoint, checkpointRecord } from './checkpoint-anchor.js';
 import { createIntent, type IntentSigner } from './intent.js';
+import { pause } from './job.js';
 import type { JobView, PublishResult } from './publisher.js';
 
 /** What the anchorer needs of the publishing service: a `Publisher`, or `HttpPublishClient`. */
@@ -214,15 +215,7 @@ export class CheckpointAnchorer {
         this.#o.onError?.(e);
       }
       if (signal.aborted) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, this.#pollMs);
-        function done(): void {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await pause(this.#pollMs, signal);
     }
   }
 }

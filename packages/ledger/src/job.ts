@@ -7,6 +7,25 @@ import { parseInput } from '@omt/core/input';
 import * as z from 'zod/mini';
 import type { ClaimRequest, JobStatus, NewJob, RetryPolicy, SignedBatch, StoredInclusion } from './ports.js';
 
+/**
+ * Waits `ms`, or less when `signal` aborts first: the pause between rounds of a background loop
+ * (`PublishWorker.run`, `CheckpointAnchorer.run`). The abort listener is removed when the timer
+ * fires, so a long-running loop does not pile listeners up on its signal.
+ * @example `while (!signal.aborted) { await work(); await pause(50, signal); }`
+ */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Job, batch and worker ids: 1–128 characters `[A-Za-z0-9._:-]`. */
 export const JOB_ID_RE: RegExp = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Every job status. */

@@ -25,7 +25,7 @@ import {
   type InputKind,
 } from './fee.js';
 import type { HdWallet } from './hd-wallet.js';
-import { DEFAULT_RETRY, JOB_ID_RE } from './job.js';
+import { DEFAULT_RETRY, JOB_ID_RE, pause } from './job.js';
 import { encodeBatchAnchor } from './op-return.js';
 import type {
   ChainClient,
@@ -188,18 +188,7 @@ export class PublishWorker {
         }
       },
     });
-    const sleep = (ms: number): Promise<void> =>
-      new Promise((resolve) => {
-        const t = setTimeout(resolve, ms);
-        signal.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+    const sleep = (ms: number): Promise<void> => pause(ms, signal);
     let lastSweep = 0;
     while (!signal.aborted) {
       try {

@@ -1,4 +1,5 @@
-import { retryDelay } from '@omt/ledger/job';
+import { getEventListeners } from 'node:events';
+import { pause, retryDelay } from '@omt/ledger/job';
 import { MemoryJobQueue } from '@omt/ledger/job-queue-memory';
 import { jobQueueContract } from '@omt/ledger/testing';
 import fc from 'fast-check';
@@ -22,5 +23,20 @@ describe('retryDelay', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('pause (the wait between rounds of background loops)', () => {
+  it('waits the time, ends early on abort, and leaves no listener on the signal', async () => {
+    const ac = new AbortController();
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) await pause(1, ac.signal);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    const long = pause(60_000, ac.signal);
+    ac.abort();
+    await long;
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+    await pause(60_000, ac.signal); // already aborted: at once
   });
 });
