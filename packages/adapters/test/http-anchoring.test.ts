@@ -261,6 +261,11 @@ describe('an operator node with anchoring configured', () => {
       path.join(dir, 'garbage.pem'),
       '-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n',
     );
+    const es256 = await getSuite('ES256').generateKeyPair();
+    await writeFile(
+      path.join(dir, 'es256.pem'),
+      exportPrivatePem({ suite: 'ES256', publicKey: es256.publicKey, secretKey: es256.secretKey }),
+    );
     const log = await newNoteKey('op1.bad.test', 'Ed25519');
     const witness = await newCosignerKey('op1.bad.test/witness', 'Ed25519');
     const config = (intentKeyFile: string) =>
@@ -287,6 +292,7 @@ describe('an operator node with anchoring configured', () => {
       ['pub.pem', /holds a public key/],
       ['missing.pem', /cannot read the intent key file/],
       ['garbage.pem', /is not a PEM key/],
+      ['es256.pem', /ES256 keys cannot sign intents/],
     ] as const) {
       const e = await startOperatorNode({ config: config(file), baseDir: dir, network }).then(
         (n) => n.close().then(() => undefined),

@@ -117,6 +117,22 @@ export function keyAlgOf(alg: IntentAlg): SignerKeyAlg {
   return alg === 'ES256K-DER' ? 'ES256K' : alg;
 }
 
+/**
+ * The intent algorithm a key of `suite` signs with: secp256k1 keys sign DER (`ES256K-DER`, as
+ * Bitcoin tooling expects) unless `compact` asks for the 64-byte form; other suites sign as
+ * themselves. Throws `ledger.signature.alg-unsupported` for a suite no intent algorithm covers.
+ * @example `intentSigner(intentAlgFor(importPem(pem).suite), key.secretKey)`
+ */
+export function intentAlgFor(suite: string, options?: { readonly compact?: boolean }): IntentAlg {
+  const alg = suite === 'ES256K' ? (options?.compact === true ? 'ES256K' : 'ES256K-DER') : suite;
+  if (!(INTENT_ALGS as readonly string[]).includes(alg))
+    throw new OmtError(
+      'ledger.signature.alg-unsupported',
+      `${suite} keys cannot sign intents (one of: ${INTENT_ALGS.join(', ')})`,
+    );
+  return alg as IntentAlg;
+}
+
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const B64URL_RE = /^[A-Za-z0-9_-]+$/;
 

@@ -18,6 +18,7 @@ import {
   type Intent,
   type IntentAlg,
   type IntentSigner,
+  intentAlgFor,
   intentRecordHash,
   intentSigner,
   keyAlgOf,
@@ -415,5 +416,18 @@ describe('ES256K intents: native (node:crypto via the ES256K suite) ↔ portable
     expect(verifySecp256k1(s1.publicKey, fromHex(a.signature.hash), fromBase64Url(a.signature.sig))).toBe(
       true,
     );
+  });
+});
+
+describe('intentAlgFor (the intent algorithm of a key suite)', () => {
+  it('secp256k1 signs DER unless compact is asked for; other intent suites sign as themselves; the rest are refused', () => {
+    expect(intentAlgFor('ES256K')).toBe('ES256K-DER');
+    expect(intentAlgFor('ES256K', { compact: true })).toBe('ES256K');
+    expect(intentAlgFor('ML-DSA-65')).toBe('ML-DSA-65');
+    expect(intentAlgFor('Ed25519', { compact: true })).toBe('Ed25519');
+    for (const suite of ['ES256', 'Ed448', 'SLH-DSA-SHA2-128s', 'nonsense'])
+      expect(() => intentAlgFor(suite)).toThrow(
+        expect.objectContaining({ code: 'ledger.signature.alg-unsupported' }),
+      );
   });
 });

@@ -9,7 +9,7 @@ import { OmtError } from '@omt/core/errors';
 import { importPem } from '@omt/core/keys';
 import { CheckpointAnchorer } from '@omt/ledger/checkpoint-anchorer';
 import { type EventNetwork, type NetworkOperator, parseEventNetwork } from '@omt/ledger/event-network';
-import { INTENT_ALGS, type IntentAlg, type IntentSigner, intentSigner } from '@omt/ledger/intent';
+import { type IntentAlg, type IntentSigner, intentAlgFor, intentSigner } from '@omt/ledger/intent';
 import { type MachineRegistry, machineRegistry } from '@omt/ledger/machine';
 import { CONTRACT_MACHINE } from '@omt/ledger/machine-contract';
 import { ITEM_MACHINE } from '@omt/ledger/machine-item';
@@ -309,13 +309,13 @@ async function anchoringFor(
       'ledger.operator.invalid',
       `${file} holds a public key: anchoring needs the private key`,
     );
-  const alg = key.suite === 'ES256K' ? 'ES256K-DER' : key.suite;
-  if (!(INTENT_ALGS as readonly string[]).includes(alg))
-    throw new OmtError(
-      'ledger.operator.invalid',
-      `${key.suite} keys cannot sign publishing intents (one of: ${INTENT_ALGS.join(', ')})`,
-    );
-  const signer = await intentSigner(alg as IntentAlg, key.secretKey);
+  let alg: IntentAlg;
+  try {
+    alg = intentAlgFor(key.suite);
+  } catch (e) {
+    throw new OmtError('ledger.operator.invalid', `${file}: ${(e as Error).message}`, { cause: e });
+  }
+  const signer = await intentSigner(alg, key.secretKey);
   return {
     publisher: new HttpPublishClient({ url: a.publisherUrl }),
     signer,

@@ -1,7 +1,7 @@
 import { OmtError } from '@omt/core/errors';
 import { parseJson } from '@omt/core/jcs';
 import { importPem } from '@omt/core/keys';
-import { createIntent, INTENT_ALGS, type IntentAlg, intentSigner } from '@omt/ledger/intent';
+import { createIntent, INTENT_ALGS, intentAlgFor, intentSigner } from '@omt/ledger/intent';
 import { parseCommandArgs, requireFlag, requirePositional } from '../../args.js';
 import { type CliContext, type CommandResult, printJson, UsageError } from '../../context.js';
 import { readInputFile, readTextFile, writeOutputFile } from '../../files.js';
@@ -50,14 +50,9 @@ async function sign(ctx: CliContext, argv: string[]): Promise<CommandResult> {
       'cli.intent.public-key',
       `${keyFile} holds a public key: signing needs the private key`,
     );
-  const alg: string = key.suite === 'ES256K' ? (args.values.compact ? 'ES256K' : 'ES256K-DER') : key.suite;
   if (args.values.compact && key.suite !== 'ES256K')
     throw new UsageError('--compact applies to secp256k1 keys only');
-  if (!(INTENT_ALGS as readonly string[]).includes(alg))
-    throw new OmtError(
-      'ledger.signature.alg-unsupported',
-      `${key.suite} keys cannot sign intents (one of: ${INTENT_ALGS.join(', ')})`,
-    );
+  const alg = intentAlgFor(key.suite, { compact: args.values.compact === true });
   let record: unknown;
   try {
     record = parseJson(await readInputFile(ctx, recordFile));
@@ -67,7 +62,7 @@ async function sign(ctx: CliContext, argv: string[]): Promise<CommandResult> {
   }
   if (typeof record !== 'object' || record === null || Array.isArray(record))
     throw new OmtError('ledger.intent.schema', `${recordFile}: the record must be a JSON object`);
-  const signer = await intentSigner(alg as IntentAlg, key.secretKey);
+  const signer = await intentSigner(alg, key.secretKey);
   const intent = await createIntent(record as Record<string, unknown>, signer);
   const out = args.values.out as string | undefined;
   if (out !== undefined) {
