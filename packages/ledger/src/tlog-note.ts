@@ -539,8 +539,8 @@ function readPlainType(key: Uint8Array): { alg: NoteKeyAlg; typeLength: number }
 const KNOWN_VALID_LIMIT = 4096;
 const knownValid = new Set<string>();
 
-function signatureMemoKey(vkey: string, text: string, signature: Uint8Array): string {
-  const t = utf8(text);
+/** `vkey ‖ SHA-256(len(text) ‖ text ‖ signature)`: the length keeps text and signature apart. */
+function signatureMemoKey(vkey: string, t: Uint8Array, signature: Uint8Array): string {
   const len = Uint8Array.of(
     t.length >>> 24,
     (t.length >>> 16) & 0xff,
@@ -578,10 +578,11 @@ class PlainVerifier implements NoteVerifier {
   }
 
   verify(text: string, signature: Uint8Array): Promise<boolean> {
-    const memo = signatureMemoKey(this.vkey, text, signature);
+    const message = utf8(text);
+    const memo = signatureMemoKey(this.vkey, message, signature);
     if (knownValid.has(memo)) return Promise.resolve(true);
     return getSuite(this.type)
-      .verify(this.#publicKey, utf8(text), signature)
+      .verify(this.#publicKey, message, signature)
       .then(
         (ok) => {
           if (ok) rememberValid(memo);
@@ -612,14 +613,15 @@ class PlainSigner implements NoteSigner {
   }
 
   async sign(text: string): Promise<Uint8Array> {
+    const message = utf8(checkNoteText(text));
     const signature = await getSuite(this.type).sign(
       this.#secret,
-      utf8(checkNoteText(text)),
+      message,
       this.#random === undefined ? undefined : { random: this.#random },
     );
     // Valid by construction: verifying it later (own checkpoints come back in quorum
     // certificates) needs no second check in this process.
-    rememberValid(signatureMemoKey(this.vkey, text, signature));
+    rememberValid(signatureMemoKey(this.vkey, message, signature));
     return signature;
   }
 }
