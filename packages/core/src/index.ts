@@ -6,6 +6,7 @@ export * from './audit-log.js';
 export * from './audit-log-memory.js';
 export * from './bytes.js';
 export * from './cbor.js';
+export * from './coalesce.js';
 export * from './cose/index.js';
 export * from './errors.js';
 export * from './hash.js';

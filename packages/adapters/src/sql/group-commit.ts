@@ -1,10 +1,5 @@
+import { Coalescer } from '@omt/core/coalesce';
 import { OmtError } from '@omt/core/errors';
-
-interface Pending<T, R> {
-  readonly item: T;
-  readonly resolve: (result: R) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /** A data error (SQLSTATE class 22) or a constraint one (23) behind a store's OmtError. */
 export function isRowError(e: unknown): boolean {
@@ -22,65 +17,20 @@ export function isRowError(e: unknown): boolean {
  * one, so a bad row fails only its own call; any other failure rejects the whole batch.
  */
 export class GroupCommit<T, R> {
-  readonly #run: (items: readonly T[]) => Promise<R[]>;
-  readonly #maxBatch: number;
-  readonly #maxInFlight: number;
-  #queue: Pending<T, R>[] = [];
-  #inFlight = 0;
-  #scheduled = false;
+  readonly #calls: Coalescer<T, R>;
 
   constructor(
     run: (items: readonly T[]) => Promise<R[]>,
     options: { maxBatch: number; maxInFlight?: number },
   ) {
-    this.#run = run;
-    this.#maxBatch = options.maxBatch;
-    this.#maxInFlight = options.maxInFlight ?? 2;
-  }
-
-  add(item: T): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
-      // Calls made in the same tick (a Promise.all of submissions) join before the first write.
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        queueMicrotask(() => {
-          this.#scheduled = false;
-          this.#pump();
-        });
-      }
+    this.#calls = new Coalescer(run, {
+      maxItems: options.maxBatch,
+      maxInFlight: options.maxInFlight ?? 2,
+      isolate: isRowError,
     });
   }
 
-  #pump(): void {
-    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      this.#inFlight++;
-      void this.#write(batch).finally(() => {
-        this.#inFlight--;
-        this.#pump();
-      });
-    }
-  }
-
-  async #write(batch: Pending<T, R>[]): Promise<void> {
-    try {
-      const out = await this.#run(batch.map((p) => p.item));
-      for (const [i, p] of batch.entries()) p.resolve(out[i] as R);
-    } catch (e) {
-      if (batch.length === 1 || !isRowError(e)) {
-        for (const p of batch) p.reject(e);
-        return;
-      }
-      await Promise.all(
-        batch.map(async (p) => {
-          try {
-            p.resolve((await this.#run([p.item]))[0] as R);
-          } catch (e1) {
-            p.reject(e1);
-          }
-        }),
-      );
-    }
+  add(item: T): Promise<R> {
+    return this.#calls.add([item]).then((r) => r[0] as R);
   }
 }
