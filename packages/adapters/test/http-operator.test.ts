@@ -12,7 +12,8 @@ import { isOmtError } from '@omt/core/errors';
 import { hashLeaf, verifyInclusion } from '@omt/core/merkle';
 import { getSuite } from '@omt/core/suites';
 import { checkpointRecord } from '@omt/ledger/checkpoint-anchor';
-import type { EventSigner } from '@omt/ledger/event';
+import { type EventSigner, partyKeyId, signEvent } from '@omt/ledger/event';
+import { submitEvents } from '@omt/ledger/event-client';
 import { type EventNetwork, parseEventNetwork } from '@omt/ledger/event-network';
 import { verifyChain } from '@omt/ledger/event-verifier';
 import { runItemScenario } from '@omt/ledger/item-scenario';
@@ -301,6 +302,107 @@ describe('operators over HTTP', () => {
     expect(witness.status).toBe(400);
     const empty = await clients[0]!.chain('item:never-seen');
     expect(empty).toMatchObject({ height: -1, events: [] });
+  });
+
+  it('coalesces concurrent single-event submitters into shared requests (coalesce: false sends each alone)', async () => {
+    // A counting proxy in front of each operator: how many vote and commit requests arrive.
+    const counted = await Promise.all(
+      network.operators.map(async (o) => {
+        const seen = { votes: 0, commits: 0 };
+        const proxy = await serveHandler(async (req) => {
+          const url = new URL(req.url);
+          if (url.pathname === '/v1/events') seen.votes++;
+          if (url.pathname === '/v1/commit') seen.commits++;
+          const body = req.method === 'GET' ? undefined : await req.arrayBuffer();
+          return fetch(o.url + url.pathname + url.search, {
+            method: req.method,
+            headers: { 'content-type': req.headers.get('content-type') ?? 'application/json' },
+            ...(body === undefined ? {} : { body }),
+          });
+        });
+        return { name: o.name, proxy, seen };
+      }),
+    );
+    const manufacturer = await getSuite('Ed25519').generateKeyPair();
+    const keyId = partyKeyId({ alg: 'Ed25519', pub: toBase64Url(manufacturer.publicKey) });
+    const registerEvent = (chain: string) =>
+      signEvent(
+        {
+          v: 1,
+          chain,
+          machine: 'omt.item/v1',
+          height: 0,
+          prev: null,
+          time: new Date().toISOString(),
+          type: 'registerManufacturer',
+          payload: { manufacturer: keyId, name: 'Coalesced' },
+        },
+        [registrar],
+      );
+    const run = async (coalesce: boolean, tag: string) => {
+      for (const c of counted) Object.assign(c.seen, { votes: 0, commits: 0 });
+      const via = counted.map(
+        (c) =>
+          new HttpOperatorClient({
+            name: c.name,
+            url: c.proxy.url,
+            timeoutMs: 10_000,
+            ...(coalesce ? {} : { coalesce: false as const }),
+          }),
+      );
+      const events = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => registerEvent(`item:coalesce-${tag}-${i}`)),
+      );
+      // Twelve submitters, each starting a tick after the last and sending one event.
+      const outcomes = await Promise.all(
+        events.map(async (e, i) => {
+          await new Promise((r) => setTimeout(r, i));
+          const [r] = await submitEvents({ network, operators: via, settle: 'all' }, [e]);
+          return r;
+        }),
+      );
+      await Promise.all(via.map((c) => c.close()));
+      expect(outcomes.map((r) => r?.ok)).toEqual(events.map(() => true));
+      for (const [i, e] of events.entries()) expect(outcomes[i]).toMatchObject({ chain: e.chain, height: 0 });
+      return counted.map((c) => ({ ...c.seen }));
+    };
+    try {
+      const alone = await run(false, 'alone');
+      expect(alone).toEqual(counted.map(() => ({ votes: 12, commits: 12 })));
+      const shared = await run(true, 'shared');
+      for (const s of shared) {
+        expect(s.votes).toBeLessThan(12);
+        expect(s.commits).toBeLessThan(12);
+        expect(s.votes).toBeGreaterThan(0);
+      }
+      const v = await verifyChain(
+        { network, machines: shippedMachines(), operators: clients },
+        'item:coalesce-shared-11',
+      );
+      expect(v.verdict).toBe('authentic');
+    } finally {
+      await Promise.all(counted.map((c) => c.proxy.close()));
+    }
+  });
+
+  it('ends an aborted coalesced call with ledger.operator.timeout and leaves the others be', async () => {
+    const hang = await serveHandler(() => new Promise(() => undefined), { port: 0 });
+    const slow = new HttpOperatorClient({
+      name: 'slow',
+      url: hang.url,
+      timeoutMs: 300,
+      coalesce: { maxInFlight: 1 },
+    });
+    const ctl = new AbortController();
+    const first = slow.submit([{ n: 1 }]);
+    const aborted = slow.submit([{ n: 2 }], ctl.signal);
+    ctl.abort();
+    await expect(aborted).rejects.toSatisfy((e: unknown) => isOmtError(e, 'ledger.operator.timeout'));
+    // The request already sent still ends on the client's own deadline, with its own code.
+    await expect(first).rejects.toSatisfy((e: unknown) => isOmtError(e, 'ledger.operator.timeout'));
+    await slow.close();
+    hang.server.closeAllConnections();
+    await hang.close();
   });
 
   it('reports unreachable and slow operators with their codes', async () => {

@@ -1,3 +1,4 @@
+import { Coalescer } from '@omt/core/coalesce';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import type { AnchoredCheckpoint } from '@omt/ledger/checkpoint-anchor';
 import type {
@@ -24,7 +25,17 @@ export interface HttpOperatorClientOptions {
   readonly connections?: number;
   /** Largest response body accepted (default 64 MiB). */
   readonly maxResponseBytes?: number;
+  /**
+   * Coalescing of concurrent `submit` and `commit` calls (default on, two requests of each kind
+   * at once): calls made while those run go together in the next request (up to 1,000 items),
+   * so many single-event submitters sharing this client cost what batches cost. `false` sends
+   * every call as its own request.
+   */
+  readonly coalesce?: false | { readonly maxInFlight?: number };
 }
+
+/** Items in one coalesced request: what an operator takes in one call. */
+const MAX_COALESCED = 1_000;
 
 /**
  * An operator reached over HTTP with an undici connection pool (keep-alive, pipelining off).
@@ -45,6 +56,8 @@ export class HttpOperatorClient implements OperatorApi {
   readonly #pool: Pool;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
+  readonly #votes: Coalescer<unknown, VoteAnswer> | undefined;
+  readonly #commits: Coalescer<CommittedEntry, CommitAnswer> | undefined;
 
   constructor(options: HttpOperatorClientOptions) {
     let origin: URL;
@@ -67,9 +80,38 @@ export class HttpOperatorClient implements OperatorApi {
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
     });
+    if (options.coalesce !== false) {
+      const maxInFlight = options.coalesce?.maxInFlight ?? 2;
+      this.#votes = new Coalescer((events) => this.#submit(events), { maxItems: MAX_COALESCED, maxInFlight });
+      this.#commits = new Coalescer((entries) => this.#commit(entries), {
+        maxItems: MAX_COALESCED,
+        maxInFlight,
+      });
+    }
   }
 
+  /**
+   * Votes on `events` (`POST /v1/events`). Concurrent calls share requests (see `coalesce`); an
+   * aborted `signal` ends this call with `ledger.operator.timeout`.
+   */
   submit(events: readonly unknown[], signal?: AbortSignal): Promise<VoteAnswer[]> {
+    if (this.#votes === undefined || events.length > MAX_COALESCED) return this.#submit(events, signal);
+    return this.#votes.add(events, signal).catch((e: unknown) => this.#aborted(e, signal));
+  }
+
+  /** Commits entries (`POST /v1/commit`); coalesced like {@link HttpOperatorClient.submit}. */
+  commit(entries: readonly CommittedEntry[], signal?: AbortSignal): Promise<CommitAnswer[]> {
+    if (this.#commits === undefined || entries.length > MAX_COALESCED) return this.#commit(entries, signal);
+    return this.#commits.add(entries, signal).catch((e: unknown) => this.#aborted(e, signal));
+  }
+
+  #aborted(e: unknown, signal: AbortSignal | undefined): never {
+    if (signal?.aborted && e === signal.reason)
+      throw new OmtError('ledger.operator.timeout', `operator ${this.name}: request aborted`, { cause: e });
+    throw e;
+  }
+
+  #submit(events: readonly unknown[], signal?: AbortSignal): Promise<VoteAnswer[]> {
     return this.#json<{ results: VoteAnswer[]; notes?: unknown }>(
       'POST',
       '/v1/events',
@@ -78,7 +120,7 @@ export class HttpOperatorClient implements OperatorApi {
     ).then((r) => unpackCheckpoints(answers<VoteAnswer>(r.results, events.length, this.name), r.notes));
   }
 
-  commit(entries: readonly CommittedEntry[], signal?: AbortSignal): Promise<CommitAnswer[]> {
+  #commit(entries: readonly CommittedEntry[], signal?: AbortSignal): Promise<CommitAnswer[]> {
     const packed = packCheckpoints(entries);
     return this.#json<{ results: CommitAnswer[] }>(
       'POST',
