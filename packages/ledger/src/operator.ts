@@ -8,7 +8,7 @@
 import { toBase64 } from '@omt/core/bytes';
 import { isOmtError, OmtError } from '@omt/core/errors';
 import { canonicalize } from '@omt/core/jcs';
-import { MerkleTree } from '@omt/core/merkle';
+import { hashLeaf, MerkleTree } from '@omt/core/merkle';
 import {
   type AnchoredCheckpoint,
   parseAnchoredCheckpoint,
@@ -34,7 +34,15 @@ import type {
 } from './operator-api.js';
 import { type OperatorReceipt, voteLeaf } from './operator-receipt.js';
 import { eventPayouts, type PaymentAdapter, paymentEffect } from './payment.js';
-import type { CommittedEvent, EventStore, Payout, VoteLog, VoteOutcome, WitnessStore } from './ports.js';
+import type {
+  CommittedEvent,
+  EventStore,
+  Payout,
+  VoteLog,
+  VoteOutcome,
+  VoteRequest,
+  WitnessStore,
+} from './ports.js';
 import {
   parseQuorumCertificate,
   type QuorumCertificate,
@@ -177,6 +185,12 @@ export class EventOperator implements OperatorApi {
   #witnessTimer: ReturnType<typeof setInterval> | undefined;
   #witnessing = false;
   #closed = false;
+  /**
+   * Whether the stored log may hold leaves the in-memory tree lacks (another writer of the vote
+   * log, or a vote whose index did not follow the tree): the next checkpoint reads them first.
+   * Otherwise the tree grows with this operator's own votes and signing reads nothing.
+   */
+  #treeLags = false;
 
   private constructor(o: EventOperatorOptions, tree: MerkleTree, checkpoint: { size: number; note: string }) {
     this.#o = o;
@@ -314,17 +328,23 @@ export class EventOperator implements OperatorApi {
       const at = this.#now();
       for (let from = 0; from < toVote.length; from += MAX_BATCH) {
         const chunk = toVote.slice(from, from + MAX_BATCH);
-        const outcomes = await this.#o.votes.voteMany(
-          chunk.map(({ p }) => ({
-            chain: p.event.chain,
-            height: p.event.height,
-            hash: p.hash,
-            leaf: voteLeaf(p.event.chain, p.event.height, p.hash),
-            at,
-          })),
-        );
-        for (const [k, x] of chunk.entries())
-          results.get(x.g)?.push({ p: x.p, outcome: outcomes[k] as VoteOutcome });
+        const requests = chunk.map(({ p }) => ({
+          chain: p.event.chain,
+          height: p.event.height,
+          hash: p.hash,
+          leaf: voteLeaf(p.event.chain, p.event.height, p.hash),
+          at,
+        }));
+        const outcomes = await this.#o.votes.voteMany(requests);
+        for (const [k, x] of chunk.entries()) {
+          const outcome = outcomes[k] as VoteOutcome;
+          if (outcome.status === 'new') {
+            if (!this.#treeLags && outcome.index === this.#tree.size)
+              this.#tree.appendLeafHash(hashLeaf((requests[k] as VoteRequest).leaf));
+            else this.#treeLags = true;
+          }
+          results.get(x.g)?.push({ p: x.p, outcome });
+        }
       }
       for (const g of group) g.resolve(results.get(g) ?? []);
     } catch (e) {
@@ -437,11 +457,18 @@ export class EventOperator implements OperatorApi {
     return Math.ceil(Math.max(byBudget, byDelay));
   }
 
-  /** Extends the tree to the stored log size and signs a checkpoint for it. */
+  /**
+   * Signs a checkpoint for the tree — first extended to the stored log size when that may be
+   * ahead of it (see `#treeLags`).
+   */
   async #signCheckpoint(): Promise<void> {
-    const size = await this.#o.votes.size();
-    if (size > this.#tree.size)
-      for (const h of await this.#o.votes.leafHashes(this.#tree.size, size)) this.#tree.appendLeafHash(h);
+    if (this.#treeLags) {
+      const stored = await this.#o.votes.size();
+      if (stored > this.#tree.size)
+        for (const h of await this.#o.votes.leafHashes(this.#tree.size, stored)) this.#tree.appendLeafHash(h);
+      this.#treeLags = false;
+    }
+    const size = this.#tree.size;
     if (size === this.#checkpoint.size) return;
     const started = performance.now();
     const note = await signCheckpoint({ origin: this.name, size, root: this.#tree.root(size) }, [

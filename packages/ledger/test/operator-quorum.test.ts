@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { toBase64, toBase64Url } from '@omt/core/bytes';
 import { OmtError } from '@omt/core/errors';
+import { MerkleTree } from '@omt/core/merkle';
 import { getSuite } from '@omt/core/suites';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkpointRecord } from '../src/checkpoint-anchor.js';
 import { verifyEquivocationEvidence } from '../src/equivocation.js';
 import { type ChainEvent, type EventSigner, eventHash, partyKeyId, signEvent } from '../src/event.js';
@@ -23,12 +24,13 @@ import { ITEM_MACHINE } from '../src/machine-item.js';
 import { MANIFEST_MACHINE } from '../src/machine-manifest.js';
 import { EventOperator } from '../src/operator.js';
 import type { OperatorApi } from '../src/operator-api.js';
+import { voteLeaf } from '../src/operator-receipt.js';
 import { paymentChecks } from '../src/payment.js';
 import { InProcessTestPaymentAdapter } from '../src/payment-test-adapter.js';
 import type { AppendItem, AppendOutcome, CommittedEvent, EventStore, Payout } from '../src/ports.js';
 import { forgeReceipt, lyingOperator } from '../src/testing/lying-operator.js';
 import { anchorInRegtestBlock } from '../src/testing/regtest-anchor.js';
-import { signCheckpoint } from '../src/tlog-checkpoint.js';
+import { parseCheckpoint, signCheckpoint } from '../src/tlog-checkpoint.js';
 import { newCosignerKey } from '../src/tlog-cosignature.js';
 import { type NoteSigner, newNoteKey } from '../src/tlog-note.js';
 import { MemoryVoteLog } from '../src/vote-log-memory.js';
@@ -732,6 +734,54 @@ describe('3-of-5 operators, in process', () => {
     await expect(
       submitEvents({ network: net.network, operators: ops, settle: 'some' as 'all' }, [e2]),
     ).rejects.toMatchObject({ code: 'ledger.event.invalid' });
+  });
+
+  it('grows its tree from its own votes (signing reads nothing back), and reads the log when another writer appended to it', async () => {
+    const net = await network();
+    const log = net.votes[0] as MemoryVoteLog;
+    const size = vi.spyOn(log, 'size');
+    const leafHashes = vi.spyOn(log, 'leafHashes');
+    const signedAt = async () => parseCheckpoint(`${(await net.ops[0]!.checkpoint()).split('\n\n')[0]}\n`);
+    const storedRoot = async () => {
+      const n = await log.size();
+      return { size: n, root: MerkleTree.fromLeafHashes(await log.leafHashes(0, n)).root() };
+    };
+    await scenario(net, net.ops, 3);
+    expect(size).not.toHaveBeenCalled();
+    expect(leafHashes).not.toHaveBeenCalled();
+    let cp = await signedAt();
+    expect({ size: cp.size, root: cp.root }).toEqual(await storedRoot());
+    // Another writer of the same vote log appends a leaf the operator never saw.
+    const hash = 'ab'.repeat(32);
+    await log.vote({
+      chain: 'item:other-writer',
+      height: 0,
+      hash,
+      leaf: voteLeaf('item:other-writer', 0, hash),
+      at: new Date(),
+    });
+    size.mockClear();
+    leafHashes.mockClear();
+    // The operator's next vote does not follow its tree: the checkpoint reads the log first.
+    const maker = await authority();
+    const e = await signEvent(
+      {
+        v: 1,
+        chain: `item:lag-${randomUUID()}`,
+        machine: 'omt.item/v1',
+        height: 0,
+        prev: null,
+        type: 'registerManufacturer',
+        payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'L' },
+        time: new Date().toISOString(),
+      },
+      [net.registrar],
+    );
+    const [r] = await submitEvents({ network: net.network, operators: net.ops, settle: 'all' }, [e]);
+    expect(r?.ok).toBe(true);
+    expect(size).toHaveBeenCalled();
+    cp = await signedAt();
+    expect({ size: cp.size, root: cp.root }).toEqual(await storedRoot());
   });
 
   it('reports in status() which peers cosign its checkpoints and why one does not', async () => {

@@ -112,21 +112,24 @@ export class SqlVoteLog implements VoteLog {
   async saveCheckpoint(size: number, note: string, at: Date): Promise<void> {
     const c = parseCheckpointSave(size, note, at);
     await runLedgerQuery('saving a checkpoint', async () => {
-      const logged = await logSize(this.#db);
-      if (c.size > logged)
-        throw new OmtError('ledger.log.invalid', `checkpoint size ${c.size} exceeds the log size ${logged}`);
-      const inserted = await this.#db
-        .insertInto('omt_ledger_checkpoints')
-        .values({ size: c.size, note: c.note, saved_at: c.at })
-        .onConflict((oc) => oc.column('size').doNothing())
-        .returning('size')
-        .executeTakeFirst();
-      if (inserted !== undefined) return;
+      // One statement on the common path: the size guard (leaves are dense from 0, so the log
+      // holds `size` leaves when it holds leaf size − 1) rides along with the insert.
+      const inserted = await sql<{ size: string }>`
+        insert into omt_ledger_checkpoints (size, note, saved_at)
+        select ${String(c.size)}::bigint, ${c.note}, ${c.at}::timestamptz
+        where ${c.size}::bigint = 0
+          or exists (select 1 from omt_ledger_log_leaves where idx = ${String(c.size - 1)}::bigint)
+        on conflict (size) do nothing
+        returning size`.execute(this.#db);
+      if (inserted.rows.length > 0) return;
       const stored = await this.checkpoint(c.size);
-      if (stored !== c.note)
+      if (stored === c.note) return;
+      if (stored !== undefined)
         throw new OmtError('ledger.log.conflict', `another checkpoint is stored for size ${c.size}`, {
           details: { size: c.size },
         });
+      const logged = await logSize(this.#db);
+      throw new OmtError('ledger.log.invalid', `checkpoint size ${c.size} exceeds the log size ${logged}`);
     });
   }
 
