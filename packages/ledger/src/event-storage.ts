@@ -193,6 +193,20 @@ export function parseChainArgument(value: unknown): string {
 }
 
 /**
+ * Parses the chain ids of one `EventStore.heads` call: an array of at most
+ * {@link MAX_STORE_BATCH} chain ids (`ledger.event.invalid`); duplicates are dropped.
+ * @example
+ * ```ts
+ * parseChainArguments(['item:a', 'item:a', 'item:b']); // ['item:a', 'item:b']
+ * ```
+ */
+export function parseChainArguments(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > MAX_STORE_BATCH)
+    throw new OmtError('ledger.event.invalid', `expected an array of at most ${MAX_STORE_BATCH} chain ids`);
+  return [...new Set(value.map((c) => parseChainArgument(c)))];
+}
+
+/**
  * Parses a height argument: an integer in [0, 2^53 − 1] (`ledger.event.invalid`).
  * @example
  * ```ts

@@ -2,6 +2,7 @@ import { OmtError } from '@omt/core/errors';
 import {
   parseAppendItems,
   parseChainArgument,
+  parseChainArguments,
   parseChainListOptions,
   parseCommittedEvent,
   parseEventListOptions,
@@ -82,6 +83,16 @@ export class MemoryEventStore implements EventStore {
     const events = this.#chains.get(parseChainArgument(chain))?.events;
     const last = events?.[events.length - 1];
     return last === undefined ? undefined : copyEvent(last);
+  }
+
+  async heads(chains: readonly string[]): Promise<Map<string, CommittedEvent>> {
+    const out = new Map<string, CommittedEvent>();
+    for (const chain of parseChainArguments(chains)) {
+      const events = this.#chains.get(chain)?.events;
+      const last = events?.[events.length - 1];
+      if (last !== undefined) out.set(chain, copyEvent(last));
+    }
+    return out;
   }
 
   async get(chain: string, height: number): Promise<CommittedEvent | undefined> {

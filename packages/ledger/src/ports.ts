@@ -460,6 +460,11 @@ export interface EventStore {
   append(event: CommittedEvent, payouts?: readonly Payout[]): Promise<'appended' | 'exists'>;
   appendMany(items: readonly AppendItem[]): Promise<AppendOutcome[]>;
   head(chain: string): Promise<CommittedEvent | undefined>;
+  /**
+   * The heads of up to 1,000 chains at once, keyed by chain; chains with no events are absent.
+   * Optional: an operator without it asks `head` once per chain.
+   */
+  heads?(chains: readonly string[]): Promise<Map<string, CommittedEvent>>;
   get(chain: string, height: number): Promise<CommittedEvent | undefined>;
   list(
     chain: string,

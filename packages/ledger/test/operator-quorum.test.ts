@@ -736,6 +736,62 @@ describe('3-of-5 operators, in process', () => {
     ).rejects.toMatchObject({ code: 'ledger.event.invalid' });
   });
 
+  it('looks up the heads of a request’s new chains in one heads call, not a head per chain', async () => {
+    const net = await network();
+    const store = net.stores[0] as MemoryEventStore;
+    const head = vi.spyOn(store, 'head');
+    const heads = vi.spyOn(store, 'heads');
+    const maker = await authority();
+    const events = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        signEvent(
+          {
+            v: 1,
+            chain: `item:heads-${i}-${randomUUID()}`,
+            machine: 'omt.item/v1',
+            height: 0,
+            prev: null,
+            type: 'registerManufacturer',
+            payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'H' },
+            time: new Date().toISOString(),
+          },
+          [net.registrar],
+        ),
+      ),
+    );
+    const out = await submitEvents({ network: net.network, operators: net.ops, settle: 'all' }, events);
+    expect(out.every((o) => o.ok)).toBe(true);
+    expect(heads).toHaveBeenCalledTimes(1);
+    expect(heads.mock.calls[0]?.[0]).toHaveLength(20);
+    expect(head).not.toHaveBeenCalled();
+    // Their next heights validate against the remembered state: no lookups at all.
+    heads.mockClear();
+    const next = await Promise.all(
+      out.map((o, i) =>
+        signEvent(
+          {
+            v: 1,
+            chain: (events[i] as ChainEvent).chain,
+            machine: 'omt.item/v1',
+            height: 1,
+            prev: o.hash,
+            type: 'mint',
+            payload: { serial: `S${i}`, model: 'H' },
+            time: new Date().toISOString(),
+          },
+          [maker],
+        ),
+      ),
+    );
+    expect(
+      (await submitEvents({ network: net.network, operators: net.ops, settle: 'all' }, next)).every(
+        (o) => o.ok,
+      ),
+    ).toBe(true);
+    expect(heads).not.toHaveBeenCalled();
+    expect(head).not.toHaveBeenCalled();
+  });
+
   it('grows its tree from its own votes (signing reads nothing back), and reads the log when another writer appended to it', async () => {
     const net = await network();
     const log = net.votes[0] as MemoryVoteLog;

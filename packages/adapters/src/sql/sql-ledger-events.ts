@@ -2,6 +2,7 @@ import { OmtError } from '@omt/core/errors';
 import {
   parseAppendItems,
   parseChainArgument,
+  parseChainArguments,
   parseChainListOptions,
   parseCommittedEvent,
   parseEventListOptions,
@@ -217,6 +218,23 @@ export class SqlEventStore implements EventStore {
         .executeTakeFirst(),
     );
     return row === undefined ? undefined : (await this.#toEvents([row]))[0];
+  }
+
+  async heads(chains: readonly string[]): Promise<Map<string, CommittedEvent>> {
+    const cs = parseChainArguments(chains);
+    const out = new Map<string, CommittedEvent>();
+    if (cs.length === 0) return out;
+    // One statement: an index probe per chain on (chain, height).
+    const rows = await runLedgerQuery('reading chain heads', async () => {
+      const r = await sql<Selectable<LedgerEventsTable>>`
+        select e.* from unnest(${cs}::text[]) as c(chain)
+        cross join lateral (
+          select * from omt_ledger_events where chain = c.chain order by height desc limit 1
+        ) as e`.execute(this.#db);
+      return r.rows;
+    });
+    for (const e of await this.#toEvents(rows)) out.set(e.chain, e);
+    return out;
   }
 
   async get(chain: string, height: number): Promise<CommittedEvent | undefined> {

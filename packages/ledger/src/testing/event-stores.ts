@@ -178,6 +178,25 @@ export function eventStoreContract(name: string, open: () => Promise<StoreFixtur
       expect((await store().list(chain, { limit: 1 })).map((e) => e.hash)).toEqual([events[0]?.hash]);
     });
 
+    it('heads answers the head of every chain that has one, as head does, in one call', async () => {
+      const s = store();
+      if (s.heads === undefined) return; // optional in the port
+      const a = freshChain();
+      const b = freshChain();
+      const empty = freshChain();
+      await appendChain(s, a, 3);
+      await appendChain(s, b, 1);
+      const got = await s.heads([a, empty, b, a]);
+      expect([...got.keys()].sort()).toEqual([a, b].sort());
+      expect(plainEvent(got.get(a))).toEqual(plainEvent(await s.head(a)));
+      expect(plainEvent(got.get(b))).toEqual(plainEvent(await s.head(b)));
+      expect(got.get(a)?.committedAt).toBeInstanceOf(Date);
+      expect((await s.heads([])).size).toBe(0);
+      expect(await codeOf(s.heads(['no-colon']))).toBe('ledger.event.invalid');
+      expect(await codeOf(s.heads('item:x' as unknown as string[]))).toBe('ledger.event.invalid');
+      expect(await codeOf(s.heads(Array.from({ length: 1001 }, () => a)))).toBe('ledger.event.invalid');
+    });
+
     it('list defaults to at most 1,000 events', async () => {
       const chain = freshChain();
       const events = await appendChain(store(), chain, 1003);
