@@ -895,13 +895,15 @@ export class EventOperator implements OperatorApi {
   }
 
   /** A cosigning step that threw: recorded for `status()` (its OmtError code, else `code`) and reported. */
+  /**
+   * Records a peer's failure; `onBackgroundError` hears of it when the peer starts failing or
+   * fails otherwise than before — not again every round (`status()` keeps the latest).
+   */
   #witnessThrew(peer: string, e: unknown, code: string): void {
-    this.#witnessFailed(
-      peer,
-      e instanceof OmtError ? e.code : code,
-      e instanceof Error ? e.message : String(e),
-    );
-    this.#o.onBackgroundError?.(e);
+    const before = this.#witnessErrors.get(peer)?.code;
+    const now = e instanceof OmtError ? e.code : code;
+    this.#witnessFailed(peer, now, e instanceof Error ? e.message : String(e));
+    if (before !== now) this.#o.onBackgroundError?.(e);
   }
 
   async consistency(from: number, to: number): Promise<string[]> {

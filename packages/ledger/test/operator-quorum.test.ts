@@ -71,6 +71,7 @@ async function network(
     /** How operator i reaches peer p (default: the in-process operator). */
     peer?: (i: number, p: { name: string }) => OperatorApi | undefined;
     witnessIntervalMs?: number;
+    onBackgroundError?: (i: number, error: unknown) => void;
   } = {},
 ): Promise<Net> {
   const logs = await Promise.all(
@@ -119,6 +120,9 @@ async function network(
         peer: (p) => options.peer?.(i, p) ?? (ops.find((o) => o.name === p.name) as OperatorApi),
         batchDelayMs: 2,
         ...(options.witnessIntervalMs === undefined ? {} : { witnessIntervalMs: options.witnessIntervalMs }),
+        ...(options.onBackgroundError === undefined
+          ? {}
+          : { onBackgroundError: (e: unknown) => options.onBackgroundError?.(i, e) }),
       }),
     );
   }
@@ -838,6 +842,40 @@ describe('3-of-5 operators, in process', () => {
     expect(size).toHaveBeenCalled();
     cp = await signedAt();
     expect({ size: cp.size, root: cp.root }).toEqual(await storedRoot());
+  });
+
+  it('reports a peer that stops cosigning once to onBackgroundError, not again every round', async () => {
+    let net: Net | undefined;
+    let asked = 0;
+    const errors: unknown[] = [];
+    net = await network(5, 3, {
+      witnessIntervalMs: 10,
+      peer: (i, p) => {
+        if (i !== 0 || p.name !== 'op5.test' || net === undefined) return undefined;
+        const gone = down(net.ops[4]!);
+        return {
+          ...gone,
+          addCheckpoint: async (body: string) => {
+            asked++;
+            return (gone.addCheckpoint as (b: string) => Promise<{ status: number; body: string }>)(body);
+          },
+        };
+      },
+      onBackgroundError: (i, e) => {
+        if (i === 0) errors.push(e);
+      },
+    });
+    // Each step grows op1's log, so op1 asks its peers to cosign again.
+    for (let step = 0; step < 6 && asked < 3; step++) {
+      await scenario(net, net.ops, 1);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    expect(asked).toBeGreaterThanOrEqual(3);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as OmtError).code).toBe('ledger.operator.unavailable');
+    expect((await net.ops[0]!.status()).witness?.find((w) => w.peer === 'op5.test')?.lastError?.code).toBe(
+      'ledger.operator.unavailable',
+    );
   });
 
   it('reports in status() which peers cosign its checkpoints and why one does not', async () => {
