@@ -140,6 +140,28 @@ async function network(
   return out;
 }
 
+/** A `registerManufacturer` event for `maker` at height 0 of `chain`, signed by the registrar. */
+function registration(
+  net: Net,
+  maker: { alg: 'Ed25519' | 'ML-DSA-65'; pub: string },
+  chain: string,
+  name: string,
+): Promise<ChainEvent> {
+  return signEvent(
+    {
+      v: 1,
+      chain,
+      machine: 'omt.item/v1',
+      height: 0,
+      prev: null,
+      type: 'registerManufacturer',
+      payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name },
+      time: new Date().toISOString(),
+    },
+    [net.registrar],
+  );
+}
+
 /** An operator that is down. */
 function down(op: OperatorApi): OperatorApi {
   const fail = async (): Promise<never> => {
@@ -625,19 +647,7 @@ describe('3-of-5 operators, in process', () => {
     const regs = await Promise.all(
       Array.from({ length: 24 }, async (_, i) => {
         const maker = await authority();
-        return signEvent(
-          {
-            v: 1,
-            chain: `item:group-${i}-${Math.random().toString(36).slice(2)}`,
-            machine: 'omt.item/v1',
-            height: 0,
-            prev: null,
-            type: 'registerManufacturer',
-            payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: `M${i}` },
-            time: new Date().toISOString(),
-          },
-          [net.registrar],
-        );
+        return registration(net, maker, `item:group-${i}-${Math.random().toString(36).slice(2)}`, `M${i}`);
       }),
     );
     appendCalls.length = 0;
@@ -688,19 +698,7 @@ describe('3-of-5 operators, in process', () => {
       },
     ];
     const maker = await authority();
-    const e = await signEvent(
-      {
-        v: 1,
-        chain: `item:settle-${Math.random().toString(36).slice(2)}`,
-        machine: 'omt.item/v1',
-        height: 0,
-        prev: null,
-        type: 'registerManufacturer',
-        payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'M' },
-        time: new Date().toISOString(),
-      },
-      [net.registrar],
-    );
+    const e = await registration(net, maker, `item:settle-${Math.random().toString(36).slice(2)}`, 'M');
     const [r] = await submitEvents({ network: net.network, operators: ops, deadlineMs: 5_000 }, [e]);
     expect(r?.ok).toBe(true);
     expect(r?.votes.filter((v) => v.code === 'ledger.operator.not-awaited').map((v) => v.operator)).toEqual([
@@ -719,19 +717,7 @@ describe('3-of-5 operators, in process', () => {
     expect((await net.stores[3]?.get(e.chain, 0))?.hash).toBe(eventHash(e));
     expect((await net.stores[4]?.get(e.chain, 0))?.hash).toBe(eventHash(e));
     // settle 'all' waits for them.
-    const e2 = await signEvent(
-      {
-        v: 1,
-        chain: `item:settle-all-${Math.random().toString(36).slice(2)}`,
-        machine: 'omt.item/v1',
-        height: 0,
-        prev: null,
-        type: 'registerManufacturer',
-        payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'M' },
-        time: new Date().toISOString(),
-      },
-      [net.registrar],
-    );
+    const e2 = await registration(net, maker, `item:settle-all-${Math.random().toString(36).slice(2)}`, 'M');
     const [r2] = await submitEvents({ network: net.network, operators: ops, settle: 'all' }, [e2]);
     expect(r2?.ok === true && r2.commits.every((c) => c.ok)).toBe(true);
     expect((await net.stores[4]?.get(e2.chain, 0))?.hash).toBe(eventHash(e2));
@@ -747,21 +733,7 @@ describe('3-of-5 operators, in process', () => {
     const heads = vi.spyOn(store, 'heads');
     const maker = await authority();
     const events = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        signEvent(
-          {
-            v: 1,
-            chain: `item:heads-${i}-${randomUUID()}`,
-            machine: 'omt.item/v1',
-            height: 0,
-            prev: null,
-            type: 'registerManufacturer',
-            payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'H' },
-            time: new Date().toISOString(),
-          },
-          [net.registrar],
-        ),
-      ),
+      Array.from({ length: 20 }, (_, i) => registration(net, maker, `item:heads-${i}-${randomUUID()}`, 'H')),
     );
     const out = await submitEvents({ network: net.network, operators: net.ops, settle: 'all' }, events);
     expect(out.every((o) => o.ok)).toBe(true);
@@ -824,19 +796,7 @@ describe('3-of-5 operators, in process', () => {
     leafHashes.mockClear();
     // The operator's next vote does not follow its tree: the checkpoint reads the log first.
     const maker = await authority();
-    const e = await signEvent(
-      {
-        v: 1,
-        chain: `item:lag-${randomUUID()}`,
-        machine: 'omt.item/v1',
-        height: 0,
-        prev: null,
-        type: 'registerManufacturer',
-        payload: { manufacturer: partyKeyId({ alg: maker.alg, pub: maker.pub }), name: 'L' },
-        time: new Date().toISOString(),
-      },
-      [net.registrar],
-    );
+    const e = await registration(net, maker, `item:lag-${randomUUID()}`, 'L');
     const [r] = await submitEvents({ network: net.network, operators: net.ops, settle: 'all' }, [e]);
     expect(r?.ok).toBe(true);
     expect(size).toHaveBeenCalled();
