@@ -69,6 +69,24 @@ function databaseSuite(open: () => Promise<OmtDatabase>): void {
     expect(names.filter((n) => n.startsWith('kysely'))).toEqual([]);
   });
 
+  it('stores signature-heavy texts without a compression attempt (storage external)', async () => {
+    const rows = await sql<{ col: string; storage: string }>`
+      select c.relname || '.' || a.attname as col, a.attstorage as storage
+      from pg_attribute a join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = ${omt.schema} and a.attnum > 0 and not a.attisdropped and (
+        (c.relname = 'omt_ledger_checkpoints' and a.attname = 'note') or
+        (c.relname = 'omt_ledger_qc_notes' and a.attname = 'note') or
+        (c.relname = 'omt_ledger_events' and a.attname in ('event', 'qc')))
+      order by 1`.execute(omt.db);
+    expect(rows.rows).toEqual([
+      { col: 'omt_ledger_checkpoints.note', storage: 'e' },
+      { col: 'omt_ledger_events.event', storage: 'e' },
+      { col: 'omt_ledger_events.qc', storage: 'e' },
+      { col: 'omt_ledger_qc_notes.note', storage: 'e' },
+    ]);
+  });
+
   it('inserts and selects rows through kysely (bigint as string, bytea as bytes, default timestamp)', async () => {
     const before = Date.now();
     await omt.db

@@ -17,6 +17,7 @@ import { ledgerEventBatches0006 } from './0006-ledger-event-batches.js';
 import { ledgerAnchors0007 } from './0007-ledger-anchors.js';
 import { ledgerQcNotes0008 } from './0008-ledger-qc-notes.js';
 import { ledgerSetBasedBatches0009 } from './0009-ledger-set-based-batches.js';
+import { ledgerCheckpointStorage0010 } from './0010-ledger-checkpoint-storage.js';
 
 /** Every migration, by name, in order. */
 export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -29,6 +30,7 @@ export const omtMigrations: Readonly<Record<string, Migration>> = Object.freeze(
   '0007_ledger_anchors': ledgerAnchors0007,
   '0008_ledger_qc_notes': ledgerQcNotes0008,
   '0009_ledger_set_based_batches': ledgerSetBasedBatches0009,
+  '0010_ledger_checkpoint_storage': ledgerCheckpointStorage0010,
 });
 
 /**
