@@ -894,10 +894,10 @@ export class EventOperator implements OperatorApi {
     this.#witnessErrors.set(peer, { code, message, at: this.#now().toISOString() });
   }
 
-  /** A cosigning step that threw: recorded for `status()` (its OmtError code, else `code`) and reported. */
   /**
-   * Records a peer's failure; `onBackgroundError` hears of it when the peer starts failing or
-   * fails otherwise than before — not again every round (`status()` keeps the latest).
+   * A cosigning step that threw: recorded for `status()` (its OmtError code, else `code`), and
+   * reported to `onBackgroundError` when the peer starts failing or fails otherwise than before —
+   * not again every round.
    */
   #witnessThrew(peer: string, e: unknown, code: string): void {
     const before = this.#witnessErrors.get(peer)?.code;
