@@ -405,6 +405,32 @@ describe('operators over HTTP', () => {
     await hang.close();
   });
 
+  it('close() with coalesced calls queued: the running request completes, the queued ones end unavailable', async () => {
+    const srv = await serveHandler(async (req) => {
+      const n = ((await req.json()) as { events: unknown[] }).events.length;
+      await new Promise((r) => setTimeout(r, 50));
+      const results = Array.from({ length: n }, () => ({ ok: false, hash: 'x', code: 'c', message: 'm' }));
+      return new Response(JSON.stringify({ results }), { headers: { 'content-type': 'application/json' } });
+    });
+    const c = new HttpOperatorClient({
+      name: 'q',
+      url: srv.url,
+      timeoutMs: 2_000,
+      coalesce: { maxInFlight: 1 },
+    });
+    const running = c.submit([{}]);
+    await new Promise((r) => setTimeout(r, 0));
+    const queued = [c.submit([{}]), c.submit([{}, {}])];
+    await new Promise((r) => setTimeout(r, 0));
+    await c.close();
+    expect(await running).toHaveLength(1);
+    for (const q of await Promise.allSettled(queued)) {
+      expect(q.status).toBe('rejected');
+      expect(isOmtError((q as PromiseRejectedResult).reason, 'ledger.operator.unavailable')).toBe(true);
+    }
+    await srv.close();
+  });
+
   it('reports unreachable and slow operators with their codes', async () => {
     const dead = new HttpOperatorClient({
       name: 'dead',
