@@ -97,10 +97,13 @@ describe('Coalescer', () => {
     const waiting = c.add([3], queued.signal);
     const kept = c.add([4]);
     await new Promise((r) => setTimeout(r, 0));
+    // Handlers first: both reject inside abort().
+    const waitingEnds = expect(waiting).rejects.toThrow('queued call aborted');
+    const firstEnds = expect(first).rejects.toThrow('running call aborted');
     queued.abort(new Error('queued call aborted'));
     running.abort(new Error('running call aborted'));
-    await expect(waiting).rejects.toThrow('queued call aborted');
-    await expect(first).rejects.toThrow('running call aborted');
+    await waitingEnds;
+    await firstEnds;
     await g.release();
     expect(await other).toEqual([4]);
     await g.release();
