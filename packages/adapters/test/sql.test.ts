@@ -5,12 +5,21 @@ import {
   createDatabase,
   type DatabaseConfig,
   databaseConfigFromEnv,
+  migrateDatabase,
+  migrationStatus,
   type OmtDatabase,
   omtMigrations,
   parseDatabaseConfig,
 } from '@omt/adapters/sql';
 import { isOmtError } from '@omt/core/errors';
-import { sql } from 'kysely';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  Kysely,
+  PGliteDialect,
+  sql,
+} from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePostgres, dropSchemas, randomSchema } from './pg-env.js';
 
@@ -381,5 +390,64 @@ describePostgres('PostgreSQL', (url) => {
     expect(await codeOf(createDatabase({ kind: 'postgres', url: u.toString() }))).toBe(
       'adapters.sql.unavailable',
     );
+  });
+});
+
+describe('migrations while another client drops its own schema', () => {
+  it('reads the migration state again when kysely’s whole-database introspection loses a foreign schema (3F000)', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pglite = new PGlite();
+    const base = new PGliteDialect({ pglite });
+    // Fails kysely's introspection query (it lists every schema's tables) as PostgreSQL does when
+    // another client drops its schema meanwhile — `left` times.
+    let left = 0;
+    const flaky = (c: DatabaseConnection): DatabaseConnection =>
+      new Proxy(c, {
+        get(target, key) {
+          if (key === 'executeQuery')
+            return async (q: CompiledQuery) => {
+              if (left > 0 && q.sql.includes('has_schema_privilege')) {
+                left--;
+                throw Object.assign(new Error('schema "omt_someone_elses" does not exist'), {
+                  code: '3F000',
+                });
+              }
+              return target.executeQuery(q);
+            };
+          const v = Reflect.get(target, key, target);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+    const dialect: Dialect = {
+      createAdapter: () => base.createAdapter(),
+      createQueryCompiler: () => base.createQueryCompiler(),
+      createIntrospector: (db) => base.createIntrospector(db),
+      createDriver: () => {
+        const driver = base.createDriver();
+        return new Proxy(driver, {
+          get(target, key) {
+            if (key === 'acquireConnection') return async () => flaky(await target.acquireConnection());
+            const v = Reflect.get(target, key, target);
+            return typeof v === 'function' ? v.bind(target) : v;
+          },
+        });
+      },
+    };
+    const db = new Kysely<unknown>({ dialect });
+    try {
+      left = 2;
+      const report = await migrateDatabase(db, 'public');
+      expect(report.current).toEqual(ALL_MIGRATIONS);
+      expect(left).toBe(0);
+      left = 2;
+      expect((await migrationStatus(db, 'public')).pending).toEqual([]);
+      expect(left).toBe(0);
+      // More than three losses in a row are reported.
+      left = 10;
+      expect(await codeOf(migrationStatus(db, 'public'))).toBe('adapters.sql.query-failed');
+    } finally {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    }
   });
 });

@@ -44,7 +44,8 @@ export interface MigrationStatus {
  */
 export async function migrationStatus(db: Kysely<unknown>, schema: string): Promise<MigrationStatus> {
   try {
-    const all = await createMigrator(db, schema).getMigrations();
+    const migrator = createMigrator(db, schema);
+    const all = await despiteForeignDrops(schema, () => migrator.getMigrations());
     const migrations = all.map((m) => ({ name: m.name, appliedAt: m.executedAt?.toISOString() ?? null }));
     return { migrations, pending: migrations.filter((m) => m.appliedAt === null).map((m) => m.name) };
   } catch (error) {
@@ -87,10 +88,24 @@ export async function migrateDatabase(db: Kysely<unknown>, schema: string): Prom
     );
   }
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  const current = (await migrator.getMigrations())
+  const current = (await despiteForeignDrops(schema, () => migrator.getMigrations()))
     .filter((m) => m.executedAt !== undefined)
     .map((m) => m.name);
   return { applied, current };
+}
+
+/**
+ * Runs `read` (kysely's `getMigrations`, which introspects every schema's tables like the lock-table
+ * check does) again when another client's schema vanished under it; at most three more times.
+ */
+async function despiteForeignDrops<T>(schema: string, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (attempt >= 3 || !isForeignSchemaGone(e, schema)) throw e;
+    }
+  }
 }
 
 function isForeignSchemaGone(error: unknown, schema: string): boolean {
