@@ -72,12 +72,12 @@ export async function migrationStatus(db: Kysely<unknown>, schema: string): Prom
  */
 export async function migrateDatabase(db: Kysely<unknown>, schema: string): Promise<MigrationReport> {
   const migrator = createMigrator(db, schema);
-  let outcome = await migrator.migrateToLatest();
-  // kysely's lock-table check introspects the tables of every schema; a schema another client
-  // drops meanwhile fails that query (SQLSTATE 3F000) without anything being wrong here: retry.
-  for (let attempt = 0; attempt < 3 && isForeignSchemaGone(outcome.error, schema); attempt++)
-    outcome = await migrator.migrateToLatest();
-  const { error, results } = outcome;
+  // migrateToLatest reports its failure in the outcome rather than throwing it.
+  const { error, results } = await despiteForeignDrops(
+    schema,
+    () => migrator.migrateToLatest(),
+    (outcome) => outcome.error,
+  );
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const reason = error instanceof Error ? error.message : String(error);
@@ -95,16 +95,25 @@ export async function migrateDatabase(db: Kysely<unknown>, schema: string): Prom
 }
 
 /**
- * Runs `read` (kysely's `getMigrations`, which introspects every schema's tables like the lock-table
- * check does) again when another client's schema vanished under it; at most three more times.
+ * Runs `run` again, at most three more times, when another client's schema vanished under it.
+ * kysely's migration-table checks (in `migrateToLatest` and `getMigrations`) introspect the tables
+ * of every schema, and a schema dropped meanwhile fails that query (SQLSTATE 3F000) without
+ * anything being wrong here. The failure is what `run` throws, or what `failed` finds in its result.
  */
-async function despiteForeignDrops<T>(schema: string, read: () => Promise<T>): Promise<T> {
+async function despiteForeignDrops<T>(
+  schema: string,
+  run: () => Promise<T>,
+  failed: (result: T) => unknown = () => undefined,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
+    let result: T;
     try {
-      return await read();
+      result = await run();
     } catch (e) {
       if (attempt >= 3 || !isForeignSchemaGone(e, schema)) throw e;
+      continue;
     }
+    if (attempt >= 3 || !isForeignSchemaGone(failed(result), schema)) return result;
   }
 }
 
