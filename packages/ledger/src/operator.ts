@@ -999,25 +999,25 @@ export class EventOperator implements OperatorApi {
    * (when the store has it), instead of a `head` lookup per chain.
    */
   async #prefetchStates(chains: readonly string[]): Promise<void> {
-    const heads = this.#o.events.heads?.bind(this.#o.events);
-    if (heads === undefined) return;
+    const store = this.#o.events;
+    if (store.heads === undefined) return;
     const unknown = [...new Set(chains)].filter((c) => !this.#states.has(c));
     if (unknown.length < 2) return;
     for (let from = 0; from < unknown.length; from += MAX_BATCH) {
       const chunk = unknown.slice(from, from + MAX_BATCH);
-      const found = await heads(chunk);
-      if (this.#states.size > 100_000) this.#states.clear();
-      for (const chain of chunk) {
-        if (this.#states.has(chain)) continue; // a commit got there meanwhile: it is newer
-        const head = found.get(chain);
-        this.#states.set(chain, head === undefined ? undefined : (JSON.parse(head.state) as ChainState));
-      }
+      const found = await store.heads(chunk);
+      // A chain a commit remembered meanwhile keeps that newer state.
+      for (const chain of chunk) if (!this.#states.has(chain)) this.#remember(chain, found.get(chain));
     }
   }
 
   async #state(chain: string): Promise<ChainState | undefined> {
     if (this.#states.has(chain)) return this.#states.get(chain);
-    const head = await this.#o.events.head(chain);
+    return this.#remember(chain, await this.#o.events.head(chain));
+  }
+
+  /** Remembers a chain's committed state from its stored head (none: no events yet). */
+  #remember(chain: string, head: CommittedEvent | undefined): ChainState | undefined {
     const state = head === undefined ? undefined : (JSON.parse(head.state) as ChainState);
     if (this.#states.size > 100_000) this.#states.clear();
     this.#states.set(chain, state);
