@@ -80,19 +80,23 @@ export class MemoryEventStore implements EventStore {
   }
 
   async head(chain: string): Promise<CommittedEvent | undefined> {
-    const events = this.#chains.get(parseChainArgument(chain))?.events;
-    const last = events?.[events.length - 1];
-    return last === undefined ? undefined : copyEvent(last);
+    return this.#head(parseChainArgument(chain));
   }
 
   async heads(chains: readonly string[]): Promise<Map<string, CommittedEvent>> {
     const out = new Map<string, CommittedEvent>();
     for (const chain of parseChainArguments(chains)) {
-      const events = this.#chains.get(chain)?.events;
-      const last = events?.[events.length - 1];
-      if (last !== undefined) out.set(chain, copyEvent(last));
+      const head = this.#head(chain);
+      if (head !== undefined) out.set(chain, head);
     }
     return out;
+  }
+
+  /** A copy of the last event of a (parsed) chain id. */
+  #head(chain: string): CommittedEvent | undefined {
+    const events = this.#chains.get(chain)?.events;
+    const last = events?.[events.length - 1];
+    return last === undefined ? undefined : copyEvent(last);
   }
 
   async get(chain: string, height: number): Promise<CommittedEvent | undefined> {
