@@ -95,20 +95,30 @@ export class HttpOperatorClient implements OperatorApi {
    * aborted `signal` ends this call with `ledger.operator.timeout`.
    */
   submit(events: readonly unknown[], signal?: AbortSignal): Promise<VoteAnswer[]> {
-    if (this.#votes === undefined || events.length > MAX_COALESCED) return this.#submit(events, signal);
-    return this.#votes.add(events, signal).catch((e: unknown) => this.#aborted(e, signal));
+    return this.#coalesced(this.#votes, events, signal, (e, s) => this.#submit(e, s));
   }
 
   /** Commits entries (`POST /v1/commit`); coalesced like {@link HttpOperatorClient.submit}. */
   commit(entries: readonly CommittedEntry[], signal?: AbortSignal): Promise<CommitAnswer[]> {
-    if (this.#commits === undefined || entries.length > MAX_COALESCED) return this.#commit(entries, signal);
-    return this.#commits.add(entries, signal).catch((e: unknown) => this.#aborted(e, signal));
+    return this.#coalesced(this.#commits, entries, signal, (e, s) => this.#commit(e, s));
   }
 
-  #aborted(e: unknown, signal: AbortSignal | undefined): never {
-    if (signal?.aborted && e === signal.reason)
-      throw new OmtError('ledger.operator.timeout', `operator ${this.name}: request aborted`, { cause: e });
-    throw e;
+  /**
+   * `items` through `calls` — or straight to `send` when coalescing is off or they fill a request
+   * alone; the caller's abort ends its call with `ledger.operator.timeout`.
+   */
+  #coalesced<T, R>(
+    calls: Coalescer<T, R> | undefined,
+    items: readonly T[],
+    signal: AbortSignal | undefined,
+    send: (items: readonly T[], signal?: AbortSignal) => Promise<R[]>,
+  ): Promise<R[]> {
+    if (calls === undefined || items.length > MAX_COALESCED) return send(items, signal);
+    return calls.add(items, signal).catch((e: unknown) => {
+      if (signal?.aborted && e === signal.reason)
+        throw new OmtError('ledger.operator.timeout', `operator ${this.name}: request aborted`, { cause: e });
+      throw e;
+    });
   }
 
   #submit(events: readonly unknown[], signal?: AbortSignal): Promise<VoteAnswer[]> {
