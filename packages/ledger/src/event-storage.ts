@@ -121,6 +121,7 @@ const VoteRequestSchema = z.strictObject({
 const BatchSchema = z.array(z.unknown()).check(z.maxLength(MAX_STORE_BATCH));
 const AppendItemSchema = z.strictObject({ event: z.unknown(), payouts: z.optional(z.unknown()) });
 const VoteRequestsSchema = z.array(VoteRequestSchema).check(z.maxLength(MAX_STORE_BATCH));
+const ChainIdsSchema = z.array(chainId()).check(z.maxLength(MAX_STORE_BATCH));
 
 const CheckpointSchema = z.strictObject({
   size: height(),
@@ -201,9 +202,13 @@ export function parseChainArgument(value: unknown): string {
  * ```
  */
 export function parseChainArguments(value: unknown): string[] {
-  if (!Array.isArray(value) || value.length > MAX_STORE_BATCH)
-    throw new OmtError('ledger.event.invalid', `expected an array of at most ${MAX_STORE_BATCH} chain ids`);
-  return [...new Set(value.map((c) => parseChainArgument(c)))];
+  const chains = parseInput(
+    ChainIdsSchema,
+    value,
+    'ledger.event.invalid',
+    `chain ids (at most ${MAX_STORE_BATCH})`,
+  );
+  return [...new Set(chains)];
 }
 
 /**
