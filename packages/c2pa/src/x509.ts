@@ -502,7 +502,17 @@ function parseCertificateUncached(input: Uint8Array | string): Certificate {
   ) {
     throw malformed('signatureAlgorithm differs from tbsCertificate.signature');
   }
-  const spki = new Uint8Array(AsnConvert.serialize(t.subjectPublicKeyInfo));
+  // Re-encoding what parsed can still fail (a string whose type does not allow its characters).
+  let spki: Uint8Array;
+  let issuer: DistinguishedName;
+  let subject: DistinguishedName;
+  try {
+    spki = new Uint8Array(AsnConvert.serialize(t.subjectPublicKeyInfo));
+    issuer = nameOf(t.issuer);
+    subject = nameOf(t.subject);
+  } catch (e) {
+    throw malformed('subject public key or names', e);
+  }
   const pkAlg = t.subjectPublicKeyInfo.algorithm.algorithm;
   let publicKey: KeyMaterial | undefined;
   let publicKeyError: string | undefined;
@@ -558,8 +568,8 @@ function parseCertificateUncached(input: Uint8Array | string): Certificate {
     tbs,
     version: t.version + 1,
     serialNumber: toHex(new Uint8Array(t.serialNumber)),
-    issuer: nameOf(t.issuer),
-    subject: nameOf(t.subject),
+    issuer,
+    subject,
     notBefore,
     notAfter,
     spki,

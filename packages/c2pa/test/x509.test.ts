@@ -165,6 +165,11 @@ describe('bad input', () => {
       { numRuns: 400 },
     );
   });
+  it('a name that parses but cannot be re-encoded is malformed (a fast-check counterexample)', () => {
+    const m = der.slice();
+    m[59] = (m[59] as number) ^ 4;
+    expect(() => parseCertificate(m)).toThrow(expect.objectContaining({ code: 'c2pa.x509.malformed' }));
+  });
   it('truncations and absurd lengths are malformed', () => {
     for (let n = 0; n < der.length; n += 37) expect(() => parseCertificate(der.subarray(0, n))).toThrow();
     expect(() => parseCertificate(Uint8Array.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]))).toThrow(
