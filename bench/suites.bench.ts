@@ -1,7 +1,8 @@
 // Signature suites: keygen / sign / verify ops/s. 'ours' = the portable (noble) path;
-// 'peer' = the native WebCrypto path where the suite has one (Ed25519, ES256/384/512),
-// else node:crypto where Node has the algorithm (Ed448, ES256K, RSA verify),
-// else peer = ours with extra.peer = 'none available' (ML-DSA on Node < 24.7, SLH-DSA, hybrid).
+// 'peer' = the native WebCrypto path where the suite has one (Ed25519, ES256/384/512, ML-DSA on
+// Node ≥ 24.7), else liboqs WebAssembly for ML-DSA (the suite's 'wasm' path, what 'auto' uses on
+// older Node), else node:crypto where Node has the algorithm (Ed448, ES256K, RSA verify),
+// else peer = ours with extra.peer = 'none available' (SLH-DSA, hybrid: 'auto' path).
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, webcrypto } from 'node:crypto';
 import { getSuite, type SignatureSuite, type SuiteId } from '@omt/core/suites';
 import { type BenchResult, opsPerSecond, writeResults } from './lib.js';
@@ -18,6 +19,7 @@ async function benchPortableVsNative(
   id: SuiteId,
   native = 'native (WebCrypto)',
   label: string = id,
+  path: 'native' | 'wasm' = 'native',
 ): Promise<void> {
   const s = getSuite(id);
   const kp = await s.generateKeyPair();
@@ -39,13 +41,13 @@ async function benchPortableVsNative(
   push(
     `${label} sign`,
     await opsPerSecond(() => s.sign(kp.secretKey, msg, { implementation: 'portable' }), MS),
-    await opsPerSecond(() => s.sign(kp.secretKey, msg, { implementation: 'native' }), MS),
+    await opsPerSecond(() => s.sign(kp.secretKey, msg, { implementation: path }), MS),
     extra,
   );
   push(
     `${label} verify`,
     await opsPerSecond(() => s.verify(kp.publicKey, msg, sig, { implementation: 'portable' }), MS),
-    await opsPerSecond(() => s.verify(kp.publicKey, msg, sig, { implementation: 'native' }), MS),
+    await opsPerSecond(() => s.verify(kp.publicKey, msg, sig, { implementation: path }), MS),
     extra,
   );
 }
@@ -90,7 +92,7 @@ async function benchNoPeer(id: SuiteId, ms = MS, minOps = 3): Promise<void> {
   const s: SignatureSuite = getSuite(id);
   const kp = await s.generateKeyPair();
   const sig = await s.sign(kp.secretKey, msg);
-  const extra = { ours: 'portable (noble)', peer: 'none available', native: await s.nativeAvailable() };
+  const extra = { ours: "the suite's 'auto' path", peer: 'none available', native: await s.nativeAvailable() };
   const k = await opsPerSecond(() => s.generateKeyPair(), ms, minOps);
   push(`${id} keygen`, k, k, extra);
   const sg = await opsPerSecond(() => s.sign(kp.secretKey, msg), ms, minOps);
@@ -136,9 +138,10 @@ for (const id of [
   'ML-DSA-65+ES256',
   'ML-DSA-87+ES384',
 ] as SuiteId[]) {
-  // ML-DSA has a native WebCrypto path on Node ≥ 24.7: compare against it where it exists.
-  if (id.startsWith('ML-DSA') && !id.includes('+') && (await getSuite(id).nativeAvailable())) {
-    await benchPortableVsNative(id);
+  // ML-DSA has a native WebCrypto path on Node ≥ 24.7, else liboqs WebAssembly: compare with it.
+  if (id.startsWith('ML-DSA') && !id.includes('+')) {
+    if (await getSuite(id).nativeAvailable()) await benchPortableVsNative(id);
+    else await benchPortableVsNative(id, 'liboqs WebAssembly (@oqs/liboqs-js)', id, 'wasm');
   } else {
     await benchNoPeer(id);
   }

@@ -1,6 +1,7 @@
 import { webcrypto } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
+import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { isOmtError } from '@omt/core/errors';
 import { sha256 } from '@omt/core/hash';
 import { getSuite, parseRsaPublicKey, type SuiteId } from '@omt/core/suites';
@@ -8,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const msg = new TextEncoder().encode('portable ↔ native');
+const noble = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 };
 const mlDsaNative: Record<string, boolean> = {};
 for (const id of ['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as SuiteId[])
   mlDsaNative[id] = await getSuite(id).nativeAvailable();
@@ -150,6 +152,83 @@ describe('portable ↔ native (WebCrypto) cross-path', () => {
       },
     );
   }
+});
+
+describe('portable ↔ WebAssembly (liboqs) ML-DSA cross-path', () => {
+  // @oqs/liboqs-js is a dependency of @omt/core: on Node the WebAssembly path must load.
+  for (const id of ['ML-DSA-44', 'ML-DSA-65', 'ML-DSA-87'] as SuiteId[]) {
+    it(`${id}: wasm sig → portable verify and back, seed and expanded keys, tampering fails`, async () => {
+      const s = getSuite(id);
+      const kp = await s.generateKeyPair();
+      const expanded = noble[id as keyof typeof noble].keygen(kp.secretKey).secretKey;
+      for (const m of [msg, new Uint8Array(0), new Uint8Array(70_000).fill(7)]) {
+        const w = await s.sign(kp.secretKey, m, { implementation: 'wasm' });
+        const we = await s.sign(expanded, m, { implementation: 'wasm' });
+        const p = await s.sign(kp.secretKey, m, { implementation: 'portable' });
+        expect(w.length).toBe(s.signatureSize);
+        expect(w).not.toEqual(p); // hedged: fresh randomness per signature on both paths
+        for (const sig of [w, we]) {
+          expect(await s.verify(kp.publicKey, m, sig, { implementation: 'portable' })).toBe(true);
+          expect(noble[id as keyof typeof noble].verify(sig, m, kp.publicKey)).toBe(true);
+        }
+        expect(await s.verify(kp.publicKey, m, p, { implementation: 'wasm' })).toBe(true);
+        const flipped = w.slice();
+        flipped[100] = (flipped[100] as number) ^ 1;
+        expect(await s.verify(kp.publicKey, m, flipped, { implementation: 'wasm' })).toBe(false);
+        expect(await s.verify(kp.publicKey, Uint8Array.from([...m, 1]), w, { implementation: 'wasm' })).toBe(
+          false,
+        );
+      }
+      const other = await s.generateKeyPair();
+      const w = await s.sign(kp.secretKey, msg, { implementation: 'wasm' });
+      expect(await s.verify(other.publicKey, msg, w, { implementation: 'wasm' })).toBe(false);
+      for (const bad of [w.subarray(1), new Uint8Array(0), new Uint8Array(w.length)])
+        expect(await s.verify(kp.publicKey, msg, bad, { implementation: 'wasm' })).toBe(false);
+      await expect(
+        s.verify(kp.publicKey.subarray(1), msg, w, { implementation: 'wasm' }),
+      ).rejects.toMatchObject({ code: 'core.key.malformed' });
+      await expect(s.sign(new Uint8Array(31), msg, { implementation: 'wasm' })).rejects.toMatchObject({
+        code: 'core.key.malformed',
+      });
+    });
+  }
+
+  it("ML-DSA: a RandomSource keeps signing deterministic (portable) whatever the path; 'auto' uses native or wasm", async () => {
+    const s = getSuite('ML-DSA-65');
+    const kp = await s.generateKeyPair({ seed: new Uint8Array(32).fill(3) });
+    const zero = (n: number): Uint8Array => new Uint8Array(n);
+    const a = await s.sign(kp.secretKey, msg, { implementation: 'wasm', random: zero });
+    const b = await s.sign(kp.secretKey, msg, { implementation: 'portable', random: zero });
+    expect(a).toEqual(b);
+    // Under 'auto' a runtime without native ML-DSA signs on the WebAssembly path: it must verify
+    // everywhere and be about as fast as liboqs, not noble (timing lives in npm run bench).
+    const auto = await s.sign(kp.secretKey, msg);
+    expect(await s.verify(kp.publicKey, msg, auto, { implementation: 'portable' })).toBe(true);
+  });
+
+  it("'wasm' on a suite without a WebAssembly path → core.alg.unsupported; hybrids pass it to the PQ half", async () => {
+    const ed = getSuite('Ed25519');
+    const kp = await ed.generateKeyPair();
+    await expect(ed.sign(kp.secretKey, msg, { implementation: 'wasm' })).rejects.toMatchObject({
+      code: 'core.alg.unsupported',
+    });
+    await expect(
+      ed.verify(kp.publicKey, msg, new Uint8Array(64), { implementation: 'wasm' }),
+    ).rejects.toMatchObject({ code: 'core.alg.unsupported' });
+    await expect(
+      getSuite('SLH-DSA-SHA2-128s').verify(new Uint8Array(32), msg, new Uint8Array(0), {
+        implementation: 'wasm',
+      }),
+    ).rejects.toMatchObject({ code: 'core.alg.unsupported' });
+    const h = getSuite('ML-DSA-65+ES256');
+    const hk = await h.generateKeyPair();
+    const sig = await h.sign(hk.secretKey, msg, { implementation: 'wasm' });
+    expect(await h.verify(hk.publicKey, msg, sig, { implementation: 'portable' })).toBe(true);
+    expect(await h.verify(hk.publicKey, msg, sig, { implementation: 'wasm' })).toBe(true);
+    await expect(ed.sign(kp.secretKey, msg, { implementation: 'gpu' as never })).rejects.toMatchObject({
+      code: 'core.input.invalid',
+    });
+  });
 });
 
 /** PKCS#1 RSAPublicKey = the BIT STRING content of an rsaEncryption SPKI (RFC 3279 §2.3.1). */

@@ -82,7 +82,10 @@ describe('NIST ACVP ML-DSA (FIPS 204) internal projection', () => {
       const kp = await getSuite(g.parameterSet).generateKeyPair({ seed: new Uint8Array(32).fill(g.tgId) });
       const m = hex('0102');
       const internalSig = dsa.internal.sign(externalToInternal(m), dsa.keygen(kp.secretKey).secretKey);
-      expect(await getSuite(g.parameterSet).verify(kp.publicKey, m, internalSig)).toBe(true);
+      for (const implementation of ['auto', 'portable', 'wasm'] as const)
+        expect(await getSuite(g.parameterSet).verify(kp.publicKey, m, internalSig, { implementation })).toBe(
+          true,
+        );
     }
     expect(n).toBe(45);
   });
@@ -121,14 +124,17 @@ describe('Wycheproof ML-DSA', () => {
             ctxOnly++;
             continue;
           }
-          let got: boolean;
-          try {
-            got = await suite.verify(hex(g.publicKey), hex(t.msg), hex(t.sig));
-          } catch (e) {
-            expect(isOmtError(e, 'core.key.malformed'), `tc ${t.tcId}: ${String(e)}`).toBe(true);
-            got = false;
+          // Every path this runtime has: auto (native or WebAssembly), noble, liboqs WebAssembly.
+          for (const implementation of ['auto', 'portable', 'wasm'] as const) {
+            let got: boolean;
+            try {
+              got = await suite.verify(hex(g.publicKey), hex(t.msg), hex(t.sig), { implementation });
+            } catch (e) {
+              expect(isOmtError(e, 'core.key.malformed'), `tc ${t.tcId}: ${String(e)}`).toBe(true);
+              got = false;
+            }
+            expect(got, `tc ${t.tcId} ${t.comment} (${implementation})`).toBe(t.result === 'valid');
           }
-          expect(got, `tc ${t.tcId} ${t.comment}`).toBe(t.result === 'valid');
           ours++;
         }
       }

@@ -5,7 +5,7 @@ import type { SuiteId } from './suite.js';
 
 /** Internal checks shared by the suite families (not exported from the package). */
 
-export type Implementation = 'auto' | 'portable' | 'native';
+export type Implementation = 'auto' | 'portable' | 'native' | 'wasm';
 
 /** `core.key.malformed` naming the suite, what was wrong and the expected length (never the bytes). */
 export function keyMalformed(
@@ -52,25 +52,37 @@ export function readImplementation(
   options: { implementation?: unknown } | undefined,
 ): Implementation {
   const impl = options?.implementation ?? 'auto';
-  if (impl !== 'auto' && impl !== 'portable' && impl !== 'native') {
+  if (impl !== 'auto' && impl !== 'portable' && impl !== 'native' && impl !== 'wasm') {
     throw new OmtError(
       'core.input.invalid',
-      `${suite}: implementation must be 'auto', 'portable' or 'native'`,
+      `${suite}: implementation must be 'auto', 'portable', 'native' or 'wasm'`,
     );
   }
   return impl;
 }
 
-/** Picks the path: native where asked or available under 'auto'; 'native' without support → `core.alg.unsupported`. */
+/**
+ * Picks the path: 'native' where asked or available under 'auto'; else 'wasm' where the suite has
+ * a WebAssembly path (`wasmAvailable`) that loads; else 'portable'. A path asked for by name that
+ * this runtime or suite lacks → `core.alg.unsupported`.
+ */
 export async function choosePath(
   suite: SuiteId,
   impl: Implementation,
   nativeAvailable: () => Promise<boolean>,
-): Promise<'native' | 'portable'> {
+  wasmAvailable?: () => Promise<boolean>,
+): Promise<'native' | 'wasm' | 'portable'> {
   if (impl === 'portable') return 'portable';
+  if (impl === 'wasm') {
+    if (wasmAvailable === undefined) throw algUnsupported(suite, 'no WebAssembly implementation');
+    if (!(await wasmAvailable()))
+      throw algUnsupported(suite, 'the WebAssembly implementation does not load in this runtime');
+    return 'wasm';
+  }
   const has = await nativeAvailable();
   if (impl === 'native' && !has) throw algUnsupported(suite, 'no native implementation in this runtime');
-  return has ? 'native' : 'portable';
+  if (has) return 'native';
+  return wasmAvailable !== undefined && (await wasmAvailable()) ? 'wasm' : 'portable';
 }
 
 /** `n` bytes from the caller's RandomSource (or the platform CSPRNG), length-checked. */

@@ -118,14 +118,19 @@ function makeHybridSuite(
       const [a, b] = splitSecret(secretKey);
       const m = hybridMessage(id, requireMessage(id, message));
       const impl = readImplementation(id, options);
-      // 'native' means: each component on its native path where it has one.
+      // 'native' means: each component on its native path where it has one; 'wasm' is the PQ
+      // component's WebAssembly path (the classical one runs as under 'auto').
       const compOpts = (s: SignatureSuite): Promise<SignOptions> =>
         impl !== 'native'
           ? Promise.resolve({ ...options, implementation: impl })
           : s.nativeAvailable().then((has) => ({ ...options, implementation: has ? 'native' : 'portable' }));
       const [sa, sb] = await Promise.all([
         pq.sign(a, m, await compOpts(pq)),
-        classical.sign(b, m, await compOpts(classical)),
+        classical.sign(
+          b,
+          m,
+          impl === 'wasm' ? { ...options, implementation: 'auto' } : await compOpts(classical),
+        ),
       ]);
       return concatBytes(sa, sb);
     },
@@ -143,6 +148,7 @@ function makeHybridSuite(
       const pkA = pk.subarray(0, pqPk);
       const pkB = pk.subarray(pqPk);
       const compImpl = impl === 'portable' ? 'portable' : 'auto';
+      const pqImpl = impl === 'wasm' ? 'wasm' : compImpl;
       // Check both public keys first so a malformed one always throws, whatever the signature.
       if (!isBytes(signature) || signature.length !== pqSig + clSig) {
         await Promise.all([
@@ -154,7 +160,7 @@ function makeHybridSuite(
         return false;
       }
       const [okA, okB] = await Promise.all([
-        pq.verify(pkA, m, signature.subarray(0, pqSig), { implementation: compImpl }),
+        pq.verify(pkA, m, signature.subarray(0, pqSig), { implementation: pqImpl }),
         classical.verify(pkB, m, signature.subarray(pqSig), { implementation: compImpl }),
       ]).catch((e: unknown) => {
         throw keyMalformedFrom(id, e);

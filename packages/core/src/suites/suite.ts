@@ -67,12 +67,18 @@ export interface GenerateOptions {
 export interface SignOptions {
   /** Randomness for hedged/randomized signing; omit for the platform CSPRNG. */
   readonly random?: RandomSource;
-  /** Force the portable (noble) implementation even where a native one exists. */
-  readonly implementation?: 'auto' | 'portable' | 'native';
+  /**
+   * Which code runs: 'auto' (default) picks 'native' where the runtime has the algorithm, else
+   * 'wasm' where the suite has a WebAssembly path that loads here (ML-DSA on Node, through liboqs),
+   * else 'portable' (noble, pure JavaScript). A path named explicitly that is not available →
+   * `core.alg.unsupported`. With a `random` source, signing runs on the portable path.
+   */
+  readonly implementation?: 'auto' | 'portable' | 'native' | 'wasm';
 }
 
 export interface VerifyOptions {
-  readonly implementation?: 'auto' | 'portable' | 'native';
+  /** As {@link SignOptions.implementation}. */
+  readonly implementation?: 'auto' | 'portable' | 'native' | 'wasm';
 }
 
 /**
