@@ -225,6 +225,14 @@ describe('portable ↔ WebAssembly (liboqs) ML-DSA cross-path', () => {
     const sig = await h.sign(hk.secretKey, msg, { implementation: 'wasm' });
     expect(await h.verify(hk.publicKey, msg, sig, { implementation: 'portable' })).toBe(true);
     expect(await h.verify(hk.publicKey, msg, sig, { implementation: 'wasm' })).toBe(true);
+    // A hybrid secret key changed in place signs as the new key (its halves are not served stale).
+    const hk2 = await h.generateKeyPair();
+    const mutable = hk.secretKey.slice();
+    await h.sign(mutable, msg);
+    mutable.set(hk2.secretKey);
+    const after = await h.sign(mutable, msg);
+    expect(await h.verify(hk2.publicKey, msg, after)).toBe(true);
+    expect(await h.verify(hk.publicKey, msg, after)).toBe(false);
     await expect(ed.sign(kp.secretKey, msg, { implementation: 'gpu' as never })).rejects.toMatchObject({
       code: 'core.input.invalid',
     });

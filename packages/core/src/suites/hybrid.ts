@@ -30,6 +30,7 @@ import {
   requireKeyBytes,
   requireMessage,
 } from './_guards.js';
+import { KeyCache } from './_key-cache.js';
 import { ES256, ES384 } from './ecdsa.js';
 import { ED25519 } from './eddsa.js';
 import { ML_DSA_44, ML_DSA_65, ML_DSA_87 } from './ml-dsa.js';
@@ -83,10 +84,14 @@ function makeHybridSuite(
     return a || b;
   };
 
+  // The halves are the same objects for the same key object, so the components' per-key caches
+  // (the expanded ML-DSA key, the imported CryptoKey) hit: a fresh subarray per call missed them
+  // and re-expanded the ML-DSA key on every signature.
+  const halves = new KeyCache<[Uint8Array, Uint8Array]>();
   const splitSecret = (secretKey: unknown): [Uint8Array, Uint8Array] => {
     const sk = requireKeyBytes(id, 'secret key', secretKey, [pqSeed + clSk, pqSkExpanded + clSk]);
     const cut = sk.length - clSk;
-    return [sk.subarray(0, cut), sk.subarray(cut)];
+    return halves.get(sk, () => [sk.slice(0, cut), sk.slice(cut)]);
   };
 
   return {
