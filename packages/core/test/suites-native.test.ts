@@ -33,6 +33,32 @@ describe('portable ↔ native (WebCrypto) cross-path', () => {
     });
   }
 
+  it('Ed25519 native verify (node:crypto, synchronous) answers exactly as WebCrypto does, edge cases included', async () => {
+    const s = getSuite('Ed25519');
+    const kp = await s.generateKeyPair();
+    const sig = await s.sign(kp.secretKey, msg);
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const le = (x: bigint): Uint8Array =>
+      Uint8Array.from({ length: 32 }, (_, i) => Number((x >> BigInt(8 * i)) & 0xffn));
+    const fromLe = (b: Uint8Array): bigint => b.reduceRight((acc, x) => (acc << 8n) | BigInt(x), 0n);
+    const nonCanonical = Uint8Array.from([...sig.subarray(0, 32), ...le(fromLe(sig.subarray(32)) + L)]);
+    const identity = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0));
+    const cases: [Uint8Array, Uint8Array, Uint8Array][] = [
+      [kp.publicKey, msg, sig],
+      [kp.publicKey, msg.subarray(1), sig],
+      [kp.publicKey, msg, nonCanonical],
+      [kp.publicKey, msg, Uint8Array.from(sig, (b, i) => (i === 7 ? b ^ 1 : b))],
+      [identity, msg, Uint8Array.from({ length: 64 }, (_, i) => (i === 0 ? 1 : 0))],
+      [identity, new Uint8Array(0), Uint8Array.from({ length: 64 }, (_, i) => (i === 0 ? 1 : 0))],
+    ];
+    for (const [pk, m, sg] of cases) {
+      const key = await webcrypto.subtle.importKey('raw', pk, { name: 'Ed25519' }, false, ['verify']);
+      const viaWebCrypto = await webcrypto.subtle.verify({ name: 'Ed25519' }, key, sg, m);
+      expect(await s.verify(pk, m, sg, { implementation: 'native' })).toBe(viaWebCrypto);
+    }
+    expect(await s.verify(kp.publicKey, msg, nonCanonical, { implementation: 'portable' })).toBe(false);
+  });
+
   it('ES256K (node:crypto): native on Node, cross-verifies with noble both ways, low-S, high-S accepted', async () => {
     const s = getSuite('ES256K');
     expect(await s.nativeAvailable()).toBe(true);

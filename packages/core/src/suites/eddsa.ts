@@ -19,6 +19,7 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
+import { nodeEd25519Verify } from './_node-crypto.js';
 import { detectOnce, ownBuffer, portableVerify, webcryptoSign, webcryptoVerify } from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
@@ -114,6 +115,9 @@ function makeEdSuite(
       const path = await choosePath(id, readImplementation(id, options), nativeAvailable);
       if (!isBytes(signature) || signature.length !== sigSize) return false;
       if (path === 'native') {
+        // Node: the same OpenSSL verification, called synchronously (see nodeEd25519Verify).
+        const direct = nodeEd25519Verify(pk, msg, signature);
+        if (direct !== undefined) return direct;
         const importPk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
           subtle.importKey('raw', ownBuffer(pk), { name: 'Ed25519' }, false, ['verify']);
         return webcryptoVerify(verifyKeys, pk, importPk, { name: 'Ed25519' }, signature, msg);
