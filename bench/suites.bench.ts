@@ -2,7 +2,8 @@
 // 'peer' = the native WebCrypto path where the suite has one (Ed25519, ES256/384/512, ML-DSA on
 // Node ≥ 24.7), else liboqs WebAssembly for ML-DSA (the suite's 'wasm' path, what 'auto' uses on
 // older Node), else node:crypto where Node has the algorithm (Ed448, ES256K, RSA verify),
-// else peer = ours with extra.peer = 'none available' (SLH-DSA, hybrid: 'auto' path).
+// SLH-DSA-128f against its liboqs WebAssembly path too,
+// else peer = ours with extra.peer = 'none available' (SLH-DSA-128s, hybrid: 'auto' path).
 import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, webcrypto } from 'node:crypto';
 import { getSuite, type SignatureSuite, type SuiteId } from '@omt/core/suites';
 import { type BenchResult, opsPerSecond, writeResults } from './lib.js';
@@ -92,7 +93,11 @@ async function benchNoPeer(id: SuiteId, ms = MS, minOps = 3): Promise<void> {
   const s: SignatureSuite = getSuite(id);
   const kp = await s.generateKeyPair();
   const sig = await s.sign(kp.secretKey, msg);
-  const extra = { ours: "the suite's 'auto' path", peer: 'none available', native: await s.nativeAvailable() };
+  const extra = {
+    ours: "the suite's 'auto' path",
+    peer: 'none available',
+    native: await s.nativeAvailable(),
+  };
   const k = await opsPerSecond(() => s.generateKeyPair(), ms, minOps);
   push(`${id} keygen`, k, k, extra);
   const sg = await opsPerSecond(() => s.sign(kp.secretKey, msg), ms, minOps);
@@ -146,8 +151,20 @@ for (const id of [
     await benchNoPeer(id);
   }
 }
-await benchNoPeer('SLH-DSA-SHA2-128f', 300, 2);
-await benchNoPeer('SLH-DSA-SHAKE-128f', 300, 2);
+// SLH-DSA: noble against liboqs WebAssembly (what 'auto' uses on Node); 128s is too slow to time
+// both ways, so it runs the 'auto' path only.
+await benchPortableVsNative(
+  'SLH-DSA-SHA2-128f',
+  'liboqs WebAssembly (@oqs/liboqs-js)',
+  'SLH-DSA-SHA2-128f',
+  'wasm',
+);
+await benchPortableVsNative(
+  'SLH-DSA-SHAKE-128f',
+  'liboqs WebAssembly (@oqs/liboqs-js)',
+  'SLH-DSA-SHAKE-128f',
+  'wasm',
+);
 await benchNoPeer('SLH-DSA-SHA2-128s', 1, 1);
 await benchRsaVerify('PS256');
 await benchRsaVerify('RS256');

@@ -1,8 +1,8 @@
 /**
- * Internal: ML-DSA through liboqs compiled to WebAssembly (`@oqs/liboqs-js`, the Open Quantum Safe
- * project's bindings) — about 12× faster than the portable noble code on Node without native
- * ML-DSA (before 24.7), and interoperable byte for byte (FIPS 204 pure ML-DSA, empty context,
- * hedged signing from the platform CSPRNG).
+ * Internal: ML-DSA and SLH-DSA through liboqs compiled to WebAssembly (`@oqs/liboqs-js`, the Open
+ * Quantum Safe project's bindings) — on Node ≈ 12× faster than the portable noble code for ML-DSA
+ * (where the runtime has no native ML-DSA, before 24.7) and ≈ 3.5–4.5× for SLH-DSA, with the same
+ * signatures (FIPS 204 / 205 pure signing, empty context, randomness from the platform CSPRNG).
  *
  * Loaded only on Node and only when first used. The specifier is built at run time so that browser
  * bundles of @omt/core never include it (scripts/check-browser-bundle.mjs): browsers keep the
@@ -10,26 +10,30 @@
  * and the suites fall back to noble.
  */
 
-/** One ML-DSA parameter set in liboqs: synchronous sign and verify over WebAssembly memory. */
-export interface LiboqsMlDsa {
-  /** FIPS 204 ML-DSA.Sign with ctx = '' and fresh randomness; `secretKey` is the expanded skEncode. */
+/** One parameter set in liboqs: synchronous sign and verify over WebAssembly memory. */
+export interface LiboqsSigner {
+  /**
+   * Pure signing with ctx = '' and fresh randomness (FIPS 204 hedged / FIPS 205 randomized);
+   * `secretKey` is the FIPS encoding (for ML-DSA the expanded skEncode, not the seed).
+   */
   sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
-  /** FIPS 204 ML-DSA.Verify with ctx = ''; false for any signature or key that does not verify. */
+  /** Pure verification with ctx = ''; false for any signature or key that does not verify. */
   verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
 }
 
-type MlDsaId = 'ML-DSA-44' | 'ML-DSA-65' | 'ML-DSA-87';
+/** The bindings' factory for a suite id: `createMLDSA65`, `createSlhDsaSha2128s`, … */
+function factoryName(id: string): string | undefined {
+  const ml = /^ML-DSA-(44|65|87)$/.exec(id);
+  if (ml !== null) return `createMLDSA${ml[1]}`;
+  const slh = /^SLH-DSA-(SHA2|SHAKE)-(128|192|256)([sf])$/.exec(id);
+  if (slh !== null) return `createSlhDsa${slh[1] === 'SHA2' ? 'Sha2' : 'Shake'}${slh[2]}${slh[3]}`;
+  return undefined;
+}
 
-const FACTORY: Record<MlDsaId, string> = {
-  'ML-DSA-44': 'createMLDSA44',
-  'ML-DSA-65': 'createMLDSA65',
-  'ML-DSA-87': 'createMLDSA87',
-};
+const loading = new Map<string, Promise<LiboqsSigner | null>>();
 
-const loading = new Map<MlDsaId, Promise<LiboqsMlDsa | null>>();
-
-/** The liboqs instance for `id` (created once per process), or null where it cannot run. */
-export function liboqsMlDsa(id: MlDsaId): Promise<LiboqsMlDsa | null> {
+/** The liboqs instance for suite `id` (created once per process), or null where it cannot run. */
+export function liboqsSuite(id: string): Promise<LiboqsSigner | null> {
   let p = loading.get(id);
   if (p === undefined) {
     p = load(id);
@@ -38,18 +42,20 @@ export function liboqsMlDsa(id: MlDsaId): Promise<LiboqsMlDsa | null> {
   return p;
 }
 
-async function load(id: MlDsaId): Promise<LiboqsMlDsa | null> {
+async function load(id: string): Promise<LiboqsSigner | null> {
+  const factory = factoryName(id);
+  if (factory === undefined) return null;
   const g = globalThis as { process?: { versions?: { node?: string } }; WebAssembly?: unknown };
   if (typeof g.process?.versions?.node !== 'string' || g.WebAssembly === undefined) return null;
   try {
     // Joined at run time: bundlers must not follow it (see the module comment).
     const spec = ['@oqs', 'liboqs-js', 'sig'].join('/');
     const mod = (await import(/* @vite-ignore */ spec)) as Record<string, unknown>;
-    const create = mod[FACTORY[id]];
+    const create = mod[factory];
     if (typeof create !== 'function') return null;
-    const instance = (await (create as () => Promise<unknown>)()) as Partial<LiboqsMlDsa>;
+    const instance = (await (create as () => Promise<unknown>)()) as Partial<LiboqsSigner>;
     if (typeof instance.sign !== 'function' || typeof instance.verify !== 'function') return null;
-    return instance as LiboqsMlDsa;
+    return instance as LiboqsSigner;
   } catch {
     return null;
   }

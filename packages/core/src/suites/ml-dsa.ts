@@ -26,7 +26,7 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
-import { liboqsMlDsa } from './_liboqs.js';
+import { liboqsSuite } from './_liboqs.js';
 import { detectOnce, ownBuffer, portableVerify, webcryptoSign, webcryptoVerify } from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
@@ -66,7 +66,7 @@ function makeMlDsaSuite(
       importLoose(subtle)('raw-seed', new Uint8Array(SEED_SIZE), { name: id }, false, ['sign']),
     );
 
-  const wasmAvailable = async (): Promise<boolean> => (await liboqsMlDsa(id)) !== null;
+  const wasmAvailable = async (): Promise<boolean> => (await liboqsSuite(id)) !== null;
 
   /** Expanded FIPS 204 secret key for a seed or an expanded key (memoised per key object). */
   const expand = (sk: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } =>
@@ -110,7 +110,7 @@ function makeMlDsaSuite(
       }
       // liboqs draws its own randomness: a caller's RandomSource (e.g. deterministic signing)
       // stays on the portable path, which takes it.
-      const wasm = path === 'wasm' && options?.random === undefined ? await liboqsMlDsa(id) : null;
+      const wasm = path === 'wasm' && options?.random === undefined ? await liboqsSuite(id) : null;
       if (wasm !== null) {
         const expandedSk = expand(sk).secretKey;
         return wrapErrors('core.key.malformed', `${id}: signing rejected the secret key`, () =>
@@ -135,7 +135,7 @@ function makeMlDsaSuite(
           importLoose(subtle)('raw-public', ownBuffer(pk), { name: id }, false, ['verify']);
         return webcryptoVerify(verifyKeys, pk, importPk, { name: id }, signature, msg);
       }
-      const wasm = path === 'wasm' ? await liboqsMlDsa(id) : null;
+      const wasm = path === 'wasm' ? await liboqsSuite(id) : null;
       if (wasm !== null) return portableVerify(() => wasm.verify(msg, signature, pk));
       return portableVerify(() => noble.verify(signature, msg, pk));
     },
