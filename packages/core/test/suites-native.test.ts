@@ -219,6 +219,27 @@ describe('portable ↔ WebAssembly (liboqs) ML-DSA cross-path', () => {
     });
   }
 
+  it('ML-DSA and SLH-DSA wasm paths take Buffers and subarray views as Uint8Arrays (the bindings alone refuse a Buffer)', async () => {
+    for (const id of ['ML-DSA-65', 'SLH-DSA-SHA2-128f'] as SuiteId[]) {
+      const s = getSuite(id);
+      const kp = await s.generateKeyPair();
+      const framed = new Uint8Array(msg.length + 8);
+      framed.set(msg, 3);
+      const view = framed.subarray(3, 3 + msg.length);
+      const sig = await s.sign(Buffer.from(kp.secretKey), Buffer.from(msg), { implementation: 'wasm' });
+      expect(await s.verify(kp.publicKey, view, sig, { implementation: 'portable' })).toBe(true);
+      expect(
+        await s.verify(Buffer.from(kp.publicKey), Buffer.from(msg), Buffer.from(sig), {
+          implementation: 'wasm',
+        }),
+      ).toBe(true);
+      expect(await s.verify(kp.publicKey, view, sig, { implementation: 'wasm' })).toBe(true);
+      expect(await s.sign(kp.secretKey, view, { implementation: 'wasm' })).toHaveLength(
+        s.signatureSize as number,
+      );
+    }
+  });
+
   it("ML-DSA: a RandomSource keeps signing deterministic (portable) whatever the path; 'auto' uses native or wasm", async () => {
     const s = getSuite('ML-DSA-65');
     const kp = await s.generateKeyPair({ seed: new Uint8Array(32).fill(3) });

@@ -54,9 +54,24 @@ async function load(id: string): Promise<LiboqsSigner | null> {
     const create = mod[factory];
     if (typeof create !== 'function') return null;
     const instance = (await (create as () => Promise<unknown>)()) as Partial<LiboqsSigner>;
-    if (typeof instance.sign !== 'function' || typeof instance.verify !== 'function') return null;
-    return instance as LiboqsSigner;
+    const { sign, verify } = instance;
+    if (typeof sign !== 'function' || typeof verify !== 'function') return null;
+    // The bindings accept only objects whose constructor is named 'Uint8Array': a Buffer (what
+    // node:crypto and many Node APIs hand out) would be refused — a valid signature reported
+    // invalid. Every input is passed as a plain view of the same memory.
+    return {
+      sign: (message, secretKey) => sign.call(instance, plain(message), plain(secretKey)),
+      verify: (message, signature, publicKey) =>
+        verify.call(instance, plain(message), plain(signature), plain(publicKey)),
+    };
   } catch {
     return null;
   }
+}
+
+/** `bytes` itself when it is a plain Uint8Array, else a Uint8Array view of the same memory. */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
