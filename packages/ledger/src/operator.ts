@@ -478,8 +478,13 @@ export class EventOperator implements OperatorApi {
     const ended = performance.now();
     this.#lastSignAt = started;
     this.#signMs = ended - started;
-    this.#signDebt =
-      Math.max(0, this.#signDebt - (ended - this.#signDebtAt) / SIGNING_SPACING) + this.#signMs;
+    // The bucket holds at most this signature and two more of its cost: debt left by slower
+    // signatures before (a cold start: the first signature loads and compiles the signer, which
+    // can take a thousand times longer) would otherwise hold the next checkpoints back for seconds.
+    this.#signDebt = Math.min(
+      3 * this.#signMs,
+      Math.max(0, this.#signDebt - (ended - this.#signDebtAt) / SIGNING_SPACING) + this.#signMs,
+    );
     this.#signDebtAt = ended;
     await this.#o.votes.saveCheckpoint(size, note, this.#now());
     if (size > this.#checkpoint.size) this.#checkpoint = { size, note };
