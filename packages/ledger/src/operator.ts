@@ -139,6 +139,8 @@ const MAX_BATCH = 1_000;
 
 /** Anchored checkpoints an operator serves (the newest). */
 const ANCHORS_KEPT = 16;
+/** A peer whose cosigning fails the same way again within this time is not reported again. */
+const WITNESS_REPORT_QUIET_MS = 60_000;
 
 /** Under steady load checkpoint signing takes at most 1/SIGNING_SPACING of the time (see `batchDelayMs`). */
 export const SIGNING_SPACING = 4;
@@ -182,6 +184,8 @@ export class EventOperator implements OperatorApi {
   readonly #witnessed = new Map<string, number>();
   /** Per peer: why its latest cosigning attempt failed (cleared when one succeeds). */
   readonly #witnessErrors = new Map<string, { code: string; message: string; at: string }>();
+  /** Per peer, the last cosigning failure reported to `onBackgroundError` (code, epoch ms). */
+  readonly #witnessReported = new Map<string, { code: string; at: number }>();
   #witnessTimer: ReturnType<typeof setInterval> | undefined;
   #witnessing = false;
   #closed = false;
@@ -902,13 +906,19 @@ export class EventOperator implements OperatorApi {
   /**
    * A cosigning step that threw: recorded for `status()` (its OmtError code, else `code`), and
    * reported to `onBackgroundError` when the peer starts failing or fails otherwise than before —
-   * not again every round.
+   * not again every round, and not again for a peer that flaps between cosigning and failing the
+   * same way (a busy peer timing out now and then) within a minute of the last report.
    */
   #witnessThrew(peer: string, e: unknown, code: string): void {
     const before = this.#witnessErrors.get(peer)?.code;
     const now = e instanceof OmtError ? e.code : code;
     this.#witnessFailed(peer, now, e instanceof Error ? e.message : String(e));
-    if (before !== now) this.#o.onBackgroundError?.(e);
+    if (before === now) return;
+    const at = this.#now().getTime();
+    const last = this.#witnessReported.get(peer);
+    if (last !== undefined && last.code === now && at - last.at < WITNESS_REPORT_QUIET_MS) return;
+    this.#witnessReported.set(peer, { code: now, at });
+    this.#o.onBackgroundError?.(e);
   }
 
   async consistency(from: number, to: number): Promise<string[]> {

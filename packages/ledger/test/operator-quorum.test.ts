@@ -871,6 +871,45 @@ describe('3-of-5 operators, in process', () => {
     );
   });
 
+  it('reports a peer that flaps between cosigning and failing the same way once a minute, not at every relapse', async () => {
+    let net: Net | undefined;
+    let asked = 0;
+    let failed = 0;
+    let cosigned = 0;
+    const errors: unknown[] = [];
+    net = await network(5, 3, {
+      witnessIntervalMs: 10,
+      peer: (i, p) => {
+        if (i !== 0 || p.name !== 'op5.test' || net === undefined) return undefined;
+        const real = net.ops[4] as OperatorApi;
+        return {
+          ...real,
+          // Every other request fails as a busy peer's would (a timeout); the others cosign.
+          addCheckpoint: async (body: string) => {
+            asked++;
+            if (asked % 2 === 1) {
+              failed++;
+              throw new OmtError('ledger.operator.timeout', 'op5.test did not answer within 2000 ms');
+            }
+            cosigned++;
+            return (real.addCheckpoint as (b: string) => Promise<{ status: number; body: string }>)(body);
+          },
+        };
+      },
+      onBackgroundError: (i, e) => {
+        if (i === 0) errors.push(e);
+      },
+    });
+    for (let step = 0; step < 12 && (failed < 3 || cosigned < 2); step++) {
+      await scenario(net, net.ops, 1);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    expect(failed).toBeGreaterThanOrEqual(3);
+    expect(cosigned).toBeGreaterThanOrEqual(2);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as OmtError).code).toBe('ledger.operator.timeout');
+  });
+
   it('reports in status() which peers cosign its checkpoints and why one does not', async () => {
     let net: Net | undefined;
     net = await network(5, 3, {
