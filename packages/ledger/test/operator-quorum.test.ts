@@ -837,27 +837,44 @@ describe('3-of-5 operators, in process', () => {
     expect(calls).toBeGreaterThanOrEqual(4);
   });
 
-  it('reports a peer that stops cosigning once to onBackgroundError, not again every round', async () => {
+  type AddCheckpoint = (body: string) => Promise<{ status: number; body: string }>;
+
+  /**
+   * A 3-of-5 network witnessing every 10 ms in which op1 reaches op5's add-checkpoint through
+   * `add` (given op5 as `up`, or `down` when `op5Down`); op1's background errors land in `errors`.
+   */
+  async function witnessedByOp5(
+    add: (forward: AddCheckpoint, body: string) => Promise<{ status: number; body: string }>,
+    op5Down: boolean,
+    errors: unknown[],
+  ): Promise<Net> {
     let net: Net | undefined;
-    let asked = 0;
-    const errors: unknown[] = [];
     net = await network(5, 3, {
       witnessIntervalMs: 10,
       peer: (i, p) => {
         if (i !== 0 || p.name !== 'op5.test' || net === undefined) return undefined;
-        const gone = down(net.ops[4]!);
-        return {
-          ...gone,
-          addCheckpoint: async (body: string) => {
-            asked++;
-            return (gone.addCheckpoint as (b: string) => Promise<{ status: number; body: string }>)(body);
-          },
-        };
+        const target = op5Down ? down(net.ops[4]!) : (net.ops[4] as OperatorApi);
+        const forward = (target.addCheckpoint as AddCheckpoint).bind(target);
+        return { ...target, addCheckpoint: (body: string) => add(forward, body) };
       },
       onBackgroundError: (i, e) => {
         if (i === 0) errors.push(e);
       },
     });
+    return net;
+  }
+
+  it('reports a peer that stops cosigning once to onBackgroundError, not again every round', async () => {
+    let asked = 0;
+    const errors: unknown[] = [];
+    const net = await witnessedByOp5(
+      (forward, body) => {
+        asked++;
+        return forward(body);
+      },
+      true,
+      errors,
+    );
     // Each step grows op1's log, so op1 asks its peers to cosign again.
     for (let step = 0; step < 6 && asked < 3; step++) {
       await scenario(net, net.ops, 1);
@@ -872,34 +889,24 @@ describe('3-of-5 operators, in process', () => {
   });
 
   it('reports a peer that flaps between cosigning and failing the same way once a minute, not at every relapse', async () => {
-    let net: Net | undefined;
     let asked = 0;
     let failed = 0;
     let cosigned = 0;
     const errors: unknown[] = [];
-    net = await network(5, 3, {
-      witnessIntervalMs: 10,
-      peer: (i, p) => {
-        if (i !== 0 || p.name !== 'op5.test' || net === undefined) return undefined;
-        const real = net.ops[4] as OperatorApi;
-        return {
-          ...real,
-          // Every other request fails as a busy peer's would (a timeout); the others cosign.
-          addCheckpoint: async (body: string) => {
-            asked++;
-            if (asked % 2 === 1) {
-              failed++;
-              throw new OmtError('ledger.operator.timeout', 'op5.test did not answer within 2000 ms');
-            }
-            cosigned++;
-            return (real.addCheckpoint as (b: string) => Promise<{ status: number; body: string }>)(body);
-          },
-        };
+    // Every other request fails as a busy peer's would (a timeout); the others cosign.
+    const net = await witnessedByOp5(
+      async (forward, body) => {
+        asked++;
+        if (asked % 2 === 1) {
+          failed++;
+          throw new OmtError('ledger.operator.timeout', 'op5.test did not answer within 2000 ms');
+        }
+        cosigned++;
+        return forward(body);
       },
-      onBackgroundError: (i, e) => {
-        if (i === 0) errors.push(e);
-      },
-    });
+      false,
+      errors,
+    );
     for (let step = 0; step < 12 && (failed < 3 || cosigned < 2); step++) {
       await scenario(net, net.ops, 1);
       await new Promise((r) => setTimeout(r, 40));
