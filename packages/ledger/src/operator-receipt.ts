@@ -75,6 +75,9 @@ export const OperatorReceiptSchema: z.ZodMiniType<OperatorReceipt> = z.strictObj
  * @example `const receipt = parseReceipt(answer.receipt);`
  */
 export function parseReceipt(input: unknown): OperatorReceipt {
+  // One of the parsers' own results: frozen, so still exactly what was checked.
+  if (typeof input === 'object' && input !== null && parsedReceipts.has(input))
+    return input as OperatorReceipt;
   let value = input;
   if (typeof input === 'string') {
     try {
@@ -83,7 +86,22 @@ export function parseReceipt(input: unknown): OperatorReceipt {
       throw new OmtError('ledger.receipt.malformed', 'a receipt is JSON', { cause: e });
     }
   }
-  return parseInput(OperatorReceiptSchema, value, 'ledger.receipt.malformed', 'receipt');
+  return rememberReceipt(parseInput(OperatorReceiptSchema, value, 'ledger.receipt.malformed', 'receipt'));
+}
+
+/**
+ * Receipts {@link parseReceipt} or `parseQuorumCertificate` returned: fresh, frozen objects, so a
+ * later parse of one (a QC's receipts are checked again by `verifyQuorumCertificate` and
+ * `checkReceipt`) returns it as it is instead of running the schema again.
+ */
+const parsedReceipts = new WeakSet<object>();
+
+/** Freezes a freshly parsed receipt (and its proof array) and remembers it as parsed. */
+export function rememberReceipt(receipt: OperatorReceipt): OperatorReceipt {
+  Object.freeze(receipt.proof);
+  Object.freeze(receipt);
+  parsedReceipts.add(receipt);
+  return receipt;
 }
 
 function checkVote(chain: string, height: number, hash: string): void {

@@ -27,6 +27,7 @@ import {
   type OperatorReceipt,
   OperatorReceiptSchema,
   type ReceiptStatus,
+  rememberReceipt,
 } from './operator-receipt.js';
 import { parseLogKey } from './tlog-cosignature.js';
 import type { NoteVerifier } from './tlog-note.js';
@@ -73,6 +74,8 @@ export const QuorumCertificateSchema: z.ZodMiniType<QuorumCertificate> = z.stric
  * @example `const qc = parseQuorumCertificate(entry.qc);`
  */
 export function parseQuorumCertificate(input: unknown): QuorumCertificate {
+  // One of this function's own results: frozen, so still exactly what was checked.
+  if (typeof input === 'object' && input !== null && parsedQcs.has(input)) return input as QuorumCertificate;
   let value = input;
   if (typeof input === 'string') {
     try {
@@ -81,8 +84,16 @@ export function parseQuorumCertificate(input: unknown): QuorumCertificate {
       throw new OmtError('ledger.qc.malformed', 'a quorum certificate is JSON', { cause: e });
     }
   }
-  return parseInput(QuorumCertificateSchema, value, 'ledger.qc.malformed', 'quorum certificate');
+  const qc = parseInput(QuorumCertificateSchema, value, 'ledger.qc.malformed', 'quorum certificate');
+  for (const r of qc.receipts) rememberReceipt(r);
+  Object.freeze(qc.receipts);
+  Object.freeze(qc);
+  parsedQcs.add(qc);
+  return qc;
 }
+
+/** The QCs {@link parseQuorumCertificate} returned (fresh, frozen copies: parsed once). */
+const parsedQcs = new WeakSet<object>();
 
 interface NetworkKeys {
   readonly quorum: number;

@@ -126,6 +126,33 @@ describe('verifyQuorumCertificate', () => {
     expect((await verifyQuorumCertificate(JSON.stringify(await qcOf([0, 1])), network)).ok).toBe(true);
   });
 
+  it('a parsed QC and its receipts are frozen copies that parse again as themselves (checked once)', async () => {
+    const input = await qcOf([0, 1]);
+    const qc = parseQuorumCertificate(JSON.parse(JSON.stringify(input)));
+    expect(qc).toEqual(input);
+    expect(Object.isFrozen(qc) && Object.isFrozen(qc.receipts)).toBe(true);
+    expect(qc.receipts.every((r) => Object.isFrozen(r) && Object.isFrozen(r.proof))).toBe(true);
+    expect(parseQuorumCertificate(qc)).toBe(qc);
+    expect(parseReceipt(qc.receipts[0])).toBe(qc.receipts[0]);
+    expect(() => {
+      (qc.receipts[0]!.proof as string[]).push('x');
+    }).toThrow(TypeError);
+    // A caller's own object is copied and checked, never adopted: changing it later changes nothing.
+    const mine = JSON.parse(JSON.stringify(input)) as { receipts: { index: number }[] };
+    const parsed = parseQuorumCertificate(mine);
+    expect(parsed).not.toBe(mine);
+    mine.receipts[0]!.index = 99;
+    expect(parsed.receipts[0]!.index).toBe(1);
+    expect(() => parseReceipt(mine.receipts[0])).not.toThrow();
+    // A receipt parsed alone is remembered too, and a bad one still fails.
+    const r = parseReceipt(JSON.parse(JSON.stringify(input.receipts[1])));
+    expect(parseReceipt(r)).toBe(r);
+    expect(() => parseReceipt({ ...r, proof: ['not base64'] })).toThrow(
+      expect.objectContaining({ code: 'ledger.receipt.malformed' }),
+    );
+    expect((await verifyQuorumCertificate(qc, network)).ok).toBe(true);
+  });
+
   it('the same operator twice counts once; bad and unknown receipts get statuses', async () => {
     const qc = await qcOf([0, 0]);
     const v = await verifyQuorumCertificate(qc, network);
