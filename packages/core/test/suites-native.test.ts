@@ -6,7 +6,8 @@ import { isOmtError } from '@omt/core/errors';
 import { sha256 } from '@omt/core/hash';
 import { getSuite, parseRsaPublicKey, type SuiteId } from '@omt/core/suites';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { LIBOQS_AUTO_MAX_MESSAGE, liboqsSuite } from '../src/suites/_liboqs.js';
 
 const msg = new TextEncoder().encode('portable ↔ native');
 const noble = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 };
@@ -237,6 +238,38 @@ describe('portable ↔ WebAssembly (liboqs) ML-DSA cross-path', () => {
       expect(await s.sign(kp.secretKey, view, { implementation: 'wasm' })).toHaveLength(
         s.signatureSize as number,
       );
+    }
+  });
+
+  it("'auto' leaves messages over 1 MiB to noble (liboqs memory never shrinks); 'wasm' still takes them", async () => {
+    const s = getSuite('ML-DSA-65');
+    const kp = await s.generateKeyPair();
+    const oqs = (await liboqsSuite('ML-DSA-65')) as NonNullable<Awaited<ReturnType<typeof liboqsSuite>>>;
+    const sign = vi.spyOn(oqs, 'sign');
+    const verify = vi.spyOn(oqs, 'verify');
+    try {
+      const small = new Uint8Array(LIBOQS_AUTO_MAX_MESSAGE).fill(1);
+      const big = new Uint8Array(LIBOQS_AUTO_MAX_MESSAGE + 1).fill(1);
+      const auto = async (m: Uint8Array): Promise<number[]> => {
+        const before = [sign.mock.calls.length, verify.mock.calls.length];
+        const sig = await s.sign(kp.secretKey, m);
+        expect(await s.verify(kp.publicKey, m, sig)).toBe(true);
+        return [
+          sign.mock.calls.length - (before[0] as number),
+          verify.mock.calls.length - (before[1] as number),
+        ];
+      };
+      const native = await s.nativeAvailable();
+      expect(await auto(small)).toEqual(native ? [0, 0] : [1, 1]);
+      expect(await auto(big)).toEqual([0, 0]);
+      const sig = await s.sign(kp.secretKey, big, { implementation: 'wasm' });
+      expect(await s.verify(kp.publicKey, big, sig, { implementation: 'wasm' })).toBe(true);
+      expect(await s.verify(kp.publicKey, big, sig, { implementation: 'portable' })).toBe(true);
+      expect(sign.mock.calls.at(-1)?.[0]).toHaveLength(big.length);
+      expect(verify.mock.calls.at(-1)?.[0]).toHaveLength(big.length);
+    } finally {
+      sign.mockRestore();
+      verify.mockRestore();
     }
   });
 

@@ -42,6 +42,29 @@ export function liboqsSuite(id: string): Promise<LiboqsSigner | null> {
   return p;
 }
 
+/**
+ * Longest message 'auto' hands to liboqs (1 MiB). The message is copied into the WebAssembly
+ * memory, which grows to fit and never shrinks: one 200 MB message kept 200 MB for the life of the
+ * process (measured). Longer messages go to noble — signatures over claims, notes and events are
+ * far shorter; an explicit `implementation: 'wasm'` is still honoured.
+ */
+export const LIBOQS_AUTO_MAX_MESSAGE: number = 1 << 20;
+
+/**
+ * The liboqs instance for a call on `path` (as `choosePath` picked it under `impl`) with `message`,
+ * or null when the call goes to noble.
+ */
+export async function liboqsFor(
+  id: string,
+  path: 'native' | 'wasm' | 'portable',
+  impl: string,
+  message: Uint8Array,
+): Promise<LiboqsSigner | null> {
+  if (path !== 'wasm') return null;
+  if (impl !== 'wasm' && message.length > LIBOQS_AUTO_MAX_MESSAGE) return null;
+  return liboqsSuite(id);
+}
+
 async function load(id: string): Promise<LiboqsSigner | null> {
   const factory = factoryName(id);
   if (factory === undefined) return null;

@@ -26,7 +26,7 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
-import { liboqsSuite } from './_liboqs.js';
+import { liboqsFor, liboqsSuite } from './_liboqs.js';
 import { detectOnce, ownBuffer, portableVerify, webcryptoSign, webcryptoVerify } from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
@@ -110,7 +110,7 @@ function makeMlDsaSuite(
       }
       // liboqs draws its own randomness: a caller's RandomSource (e.g. deterministic signing)
       // stays on the portable path, which takes it.
-      const wasm = path === 'wasm' && options?.random === undefined ? await liboqsSuite(id) : null;
+      const wasm = options?.random === undefined ? await liboqsFor(id, path, impl, msg) : null;
       if (wasm !== null) {
         const expandedSk = expand(sk).secretKey;
         return wrapErrors('core.key.malformed', `${id}: signing rejected the secret key`, () =>
@@ -128,14 +128,15 @@ function makeMlDsaSuite(
     ): Promise<boolean> {
       const pk = requireKeyBytes(id, 'public key', publicKey, [pkLen]);
       const msg = requireMessage(id, message);
-      const path = await choosePath(id, readImplementation(id, options), nativeAvailable, wasmAvailable);
+      const impl = readImplementation(id, options);
+      const path = await choosePath(id, impl, nativeAvailable, wasmAvailable);
       if (!isBytes(signature) || signature.length !== sigLen) return false;
       if (path === 'native') {
         const importPk = (subtle: SubtleCrypto): Promise<CryptoKey> =>
           importLoose(subtle)('raw-public', ownBuffer(pk), { name: id }, false, ['verify']);
         return webcryptoVerify(verifyKeys, pk, importPk, { name: id }, signature, msg);
       }
-      const wasm = path === 'wasm' ? await liboqsSuite(id) : null;
+      const wasm = await liboqsFor(id, path, impl, msg);
       if (wasm !== null) return portableVerify(() => wasm.verify(msg, signature, pk));
       return portableVerify(() => noble.verify(signature, msg, pk));
     },

@@ -37,7 +37,7 @@ import {
   requireKeyBytes,
   requireMessage,
 } from './_guards.js';
-import { liboqsSuite } from './_liboqs.js';
+import { liboqsFor, liboqsSuite } from './_liboqs.js';
 import type {
   GenerateOptions,
   KeyPair,
@@ -84,9 +84,10 @@ function makeSlhSuite(id: SuiteId, noble: NobleSlh, securityLevel: string): Sign
     async sign(secretKey: Uint8Array, message: Uint8Array, options?: SignOptions): Promise<Uint8Array> {
       const sk = requireKeyBytes(id, 'secret key', secretKey, [skLen]);
       const msg = requireMessage(id, message);
-      const path = await choosePath(id, readImplementation(id, options), noNative, wasmAvailable);
+      const impl = readImplementation(id, options);
+      const path = await choosePath(id, impl, noNative, wasmAvailable);
       // liboqs draws its own randomness: a caller's RandomSource stays on the portable path.
-      const wasm = path === 'wasm' && options?.random === undefined ? await liboqsSuite(id) : null;
+      const wasm = options?.random === undefined ? await liboqsFor(id, path, impl, msg) : null;
       if (wasm !== null)
         return wrapErrors('core.key.malformed', `${id}: malformed secret key`, () => wasm.sign(msg, sk));
       const rnd = drawRandom(options?.random, n);
@@ -102,9 +103,10 @@ function makeSlhSuite(id: SuiteId, noble: NobleSlh, securityLevel: string): Sign
     ): Promise<boolean> {
       const pk = requireKeyBytes(id, 'public key', publicKey, [pkLen]);
       const msg = requireMessage(id, message);
-      const path = await choosePath(id, readImplementation(id, options), noNative, wasmAvailable);
+      const impl = readImplementation(id, options);
+      const path = await choosePath(id, impl, noNative, wasmAvailable);
       if (!isBytes(signature) || signature.length !== sigLen) return false;
-      const wasm = path === 'wasm' ? await liboqsSuite(id) : null;
+      const wasm = await liboqsFor(id, path, impl, msg);
       try {
         if (wasm !== null) return wasm.verify(msg, signature, pk);
         return noble.verify(signature, msg, pk);
