@@ -71,7 +71,9 @@ export const OperatorReceiptSchema: z.ZodMiniType<OperatorReceipt> = z.strictObj
 });
 
 /**
- * Parses a receipt (JSON text or value). Throws `ledger.receipt.malformed`.
+ * Parses a receipt (JSON text or value). Throws `ledger.receipt.malformed`. Returns a fresh,
+ * frozen copy (derive changed receipts with spreads); given one of the parsers' own results,
+ * returns it as it is.
  * @example `const receipt = parseReceipt(answer.receipt);`
  */
 export function parseReceipt(input: unknown): OperatorReceipt {

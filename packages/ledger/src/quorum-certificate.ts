@@ -70,7 +70,9 @@ export const QuorumCertificateSchema: z.ZodMiniType<QuorumCertificate> = z.stric
 });
 
 /**
- * Parses a QC (JSON text or value). Throws `ledger.qc.malformed`.
+ * Parses a QC (JSON text or value). Throws `ledger.qc.malformed`. Returns a fresh, frozen copy
+ * (its receipts and their proofs frozen too; derive changed QCs with spreads); given one of its own
+ * results, returns it as it is.
  * @example `const qc = parseQuorumCertificate(entry.qc);`
  */
 export function parseQuorumCertificate(input: unknown): QuorumCertificate {
