@@ -1,11 +1,11 @@
 // Event chains: a 3-of-5 operator network on loopback — five `omt operator start` processes,
 // each with its own PGlite database under $OMT_HOME/network (written once by `omt network init`
-// and reused by later runs) — an item minted, transferred and sold through escrow, an
-// equivocating operator caught with portable evidence, and a client verifying the item while
-// two operators are down.
+// and reused by later runs) — an item minted, transferred and sold through escrow, a checkpoint
+// anchored in a (regtest) block and verified with the item, an equivocating operator caught with
+// portable evidence, and a client verifying the item while two operators are down.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import {
 import { toBase64Url } from '@omt/core/bytes';
 import { importPem } from '@omt/core/keys';
 import { getSuite } from '@omt/core/suites';
+import { checkpointRecord } from '@omt/ledger/checkpoint-anchor';
 import { verifyEquivocationEvidence } from '@omt/ledger/equivocation';
 import { type EventAlg, partyKeyId, signEvent } from '@omt/ledger/event';
 import { type EventNetwork, parseEventNetwork } from '@omt/ledger/event-network';
@@ -28,10 +29,13 @@ import { verifyChain } from '@omt/ledger/event-verifier';
 import { runItemScenario } from '@omt/ledger/item-scenario';
 import { InProcessTestPaymentAdapter } from '@omt/ledger/payment-test-adapter';
 import { lyingOperator } from '@omt/ledger/testing/lying-operator';
+import { anchorInRegtestBlock } from '@omt/ledger/testing/regtest-anchor';
 import { parseSignerKey } from '@omt/ledger/tlog-note';
 
 const cli = fileURLToPath(new URL('../../../packages/cli/dist/bin.js', import.meta.url));
 const execCli = promisify(execFile);
+/** The environment variable op1's operator reads its admin token from (anchored checkpoints). */
+const ADMIN_TOKEN_ENV = 'OMT_DEMO_OP1_ADMIN_TOKEN';
 
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -86,13 +90,18 @@ async function networkDir(omtHome: string, log: (l: string) => void): Promise<Ev
 }
 
 /** Starts `omt operator start --config <file>`; resolves once it serves. */
-function startOperator(config: string, log: (l: string) => void): Promise<ChildProcess> {
+function startOperator(
+  config: string,
+  log: (l: string) => void,
+  env?: Record<string, string>,
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
       [...OPERATOR_NODE_FLAGS, cli, 'operator', 'start', '--config', config, '--json'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
+        ...(env === undefined ? {} : { env: { ...process.env, ...env } }),
       },
     );
     child.stderr?.on('data', (d: Buffer) => log(`   [${path.basename(config)}] ${d.toString().trim()}`));
@@ -135,7 +144,20 @@ export async function demoEvents(ctx: {
   );
   let ok = true;
   try {
-    const starting = network.operators.map((_, i) => startOperator(path.join(dir, `op${i + 1}.json`), log));
+    // op1 takes anchored checkpoints from its operator (admin token in an environment variable):
+    // its config as `omt network init` wrote it, plus `adminTokenEnv`, in a file beside it.
+    const op1Anchoring = path.join(dir, 'op1.anchoring.json');
+    const op1Config = JSON.parse(await readFile(path.join(dir, 'op1.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(op1Anchoring, JSON.stringify({ ...op1Config, adminTokenEnv: ADMIN_TOKEN_ENV }, null, 2));
+    const adminToken = toBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(24)));
+    const starting = network.operators.map((_, i) =>
+      i === 0
+        ? startOperator(op1Anchoring, log, { [ADMIN_TOKEN_ENV]: adminToken })
+        : startOperator(path.join(dir, `op${i + 1}.json`), log),
+    );
     for (const c of await Promise.allSettled(starting)) if (c.status === 'fulfilled') children.push(c.value);
     for (const c of await Promise.allSettled(starting)) if (c.status === 'rejected') throw c.reason;
     log(
@@ -169,6 +191,29 @@ export async function demoEvents(ctx: {
     log(`   settlement paid out: ${released.map((p) => `${p.role} ${p.amount} ${p.currency}`).join(', ')}`);
 
     const machines = shippedMachines();
+    // op1's operator anchors op1's latest checkpoint on chain. The offline chain client of this demo
+    // never mines, so the anchoring transaction goes into a regtest block built in-process (with
+    // its proof of work); the client then checks the checkpoint → batch → transaction → block.
+    const op1 = clients[0] as HttpOperatorClient;
+    const cp = await op1.checkpoint();
+    const stamp = {
+      timestamp: new Date().toISOString(),
+      nonce: toBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(16))),
+    };
+    const { proofs, headers } = anchorInRegtestBlock([{ ...checkpointRecord(cp), ...stamp }], {
+      height: 900_000,
+    });
+    await op1.addAnchor({ checkpoint: cp, proof: proofs[0] as NonNullable<(typeof proofs)[0]> }, adminToken);
+    const anchoredView = await verifyChain(
+      { network, machines, operators: clients, deadlineMs: 2_000, headers },
+      life.subject,
+    );
+    const anchorsSeen = anchoredView.anchors.map((a) => `${a.operator} in block ${a.blockHeight}`);
+    log(
+      `   op1's checkpoint (size ${cp.split('\n')[1]}) anchored in a regtest block built in-process → client verdict: ${anchoredView.verdict}; anchors verified: ${anchorsSeen.join(', ') || 'none'}`,
+    );
+    ok &&= anchoredView.verdict === 'authentic' && anchoredView.anchors.length >= 1;
+
     // op3 equivocates: its key also signs a different event at height 2 (a transfer to a thief,
     // signed by the thief) and it serves that history. The client asks all five.
     const thief = await getSuite('ML-DSA-65').generateKeyPair();
@@ -218,7 +263,7 @@ export async function demoEvents(ctx: {
     ok &&= v.verdict === 'authentic' && owner === life.parties.buyer;
     return {
       ok,
-      summary: `3-of-5: ${life.events.length} events, ${v.verdict} with 2 down, ${seen.evidence.length} equivocation proof(s)`,
+      summary: `3-of-5: ${life.events.length} events, a checkpoint anchored (${anchoredView.anchors.length} verified), ${v.verdict} with 2 down, ${seen.evidence.length} equivocation proof(s)`,
     };
   } finally {
     await Promise.all(clients.map((c) => c.close()));

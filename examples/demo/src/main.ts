@@ -42,7 +42,8 @@ const SECTIONS: Section[] = [
     run: demoLedger,
   },
   {
-    title: 'Event chains: a 3-of-5 operator network, an item sold through escrow, equivocation caught',
+    title:
+      'Event chains: a 3-of-5 operator network, an item sold through escrow, an anchored checkpoint, equivocation caught',
     action: 'demo.events.checked',
     run: demoEvents,
   },

@@ -36,8 +36,13 @@ describe('the npm start demo', () => {
       /ML-DSA-65 +[\d.]+ s +JSON: valid; tampered → core\.signature\.invalid; COSE: alg -49/,
     );
     expect(first.stdout).toContain('ES256 COSE_Sign1 + ML-DSA-65 countersignature');
+    // A checkpoint anchored in a (regtest) block and verified by the client with the item.
+    expect(first.stdout).toMatch(
+      /anchored in a regtest block .* client verdict: authentic; anchors verified: op1\.omt\.local in block 900000/,
+    );
     const second = await run(process.execPath, [main], { env, cwd: home });
     expect(second.stdout).toContain('migrations applied now: none (up to date)');
     expect(second.stdout).toContain(`audit log: ${2 * size} entries, verified`);
+    expect(second.stdout).toMatch(/anchors verified: op1\.omt\.local in block 900000/);
   }, 300_000);
 });
