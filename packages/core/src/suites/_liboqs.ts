@@ -10,6 +10,9 @@
  * and the suites fall back to noble.
  */
 
+import type { RandomSource } from '../random.js';
+import type { Implementation } from './_guards.js';
+
 /** One parameter set in liboqs: synchronous sign and verify over WebAssembly memory. */
 export interface LiboqsSigner {
   /**
@@ -50,17 +53,25 @@ export function liboqsSuite(id: string): Promise<LiboqsSigner | null> {
  */
 export const LIBOQS_AUTO_MAX_MESSAGE: number = 1 << 20;
 
+/** Whether liboqs runs here for suite `id` (loads it on first call): the suites' `wasmAvailable`. */
+export async function liboqsAvailable(id: string): Promise<boolean> {
+  return (await liboqsSuite(id)) !== null;
+}
+
 /**
- * The liboqs instance for a call on `path` (as `choosePath` picked it under `impl`) with `message`,
- * or null when the call goes to noble.
+ * The liboqs instance for a call on `path` (as `choosePath` picked it under `impl`) with
+ * `message`, or null when the call goes to noble: off the 'wasm' path, for a signature with the
+ * caller's RandomSource (liboqs draws its own randomness; noble takes the caller's, e.g. for
+ * deterministic signing), and under 'auto' for messages over {@link LIBOQS_AUTO_MAX_MESSAGE}.
  */
 export async function liboqsFor(
   id: string,
   path: 'native' | 'wasm' | 'portable',
-  impl: string,
+  impl: Implementation,
   message: Uint8Array,
+  random?: RandomSource,
 ): Promise<LiboqsSigner | null> {
-  if (path !== 'wasm') return null;
+  if (path !== 'wasm' || random !== undefined) return null;
   if (impl !== 'wasm' && message.length > LIBOQS_AUTO_MAX_MESSAGE) return null;
   return liboqsSuite(id);
 }

@@ -26,7 +26,7 @@ import {
   requireMessage,
 } from './_guards.js';
 import { KeyCache } from './_key-cache.js';
-import { liboqsFor, liboqsSuite } from './_liboqs.js';
+import { liboqsAvailable, liboqsFor } from './_liboqs.js';
 import { detectOnce, ownBuffer, portableVerify, webcryptoSign, webcryptoVerify } from './_webcrypto.js';
 import type { GenerateOptions, KeyPair, SignatureSuite, SignOptions, VerifyOptions } from './suite.js';
 
@@ -66,7 +66,7 @@ function makeMlDsaSuite(
       importLoose(subtle)('raw-seed', new Uint8Array(SEED_SIZE), { name: id }, false, ['sign']),
     );
 
-  const wasmAvailable = async (): Promise<boolean> => (await liboqsSuite(id)) !== null;
+  const wasmAvailable = (): Promise<boolean> => liboqsAvailable(id);
 
   /** Expanded FIPS 204 secret key for a seed or an expanded key (memoised per key object). */
   const expand = (sk: Uint8Array): { secretKey: Uint8Array; publicKey: Uint8Array } =>
@@ -108,9 +108,7 @@ function makeMlDsaSuite(
           importLoose(subtle)('raw-seed', ownBuffer(sk), { name: id }, false, ['sign']);
         return webcryptoSign(id, signKeys, sk, importSk, { name: id }, msg);
       }
-      // liboqs draws its own randomness: a caller's RandomSource (e.g. deterministic signing)
-      // stays on the portable path, which takes it.
-      const wasm = options?.random === undefined ? await liboqsFor(id, path, impl, msg) : null;
+      const wasm = await liboqsFor(id, path, impl, msg, options?.random);
       if (wasm !== null) {
         const expandedSk = expand(sk).secretKey;
         return wrapErrors('core.key.malformed', `${id}: signing rejected the secret key`, () =>

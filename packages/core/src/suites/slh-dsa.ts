@@ -37,7 +37,7 @@ import {
   requireKeyBytes,
   requireMessage,
 } from './_guards.js';
-import { liboqsFor, liboqsSuite } from './_liboqs.js';
+import { liboqsAvailable, liboqsFor } from './_liboqs.js';
 import type {
   GenerateOptions,
   KeyPair,
@@ -57,7 +57,7 @@ function makeSlhSuite(id: SuiteId, noble: NobleSlh, securityLevel: string): Sign
   const sigLen = noble.lengths.signature as number;
   const seedLen = noble.lengths.seed as number;
   const n = pkLen / 2;
-  const wasmAvailable = async (): Promise<boolean> => (await liboqsSuite(id)) !== null;
+  const wasmAvailable = (): Promise<boolean> => liboqsAvailable(id);
   return {
     id,
     family: 'slh-dsa',
@@ -86,8 +86,7 @@ function makeSlhSuite(id: SuiteId, noble: NobleSlh, securityLevel: string): Sign
       const msg = requireMessage(id, message);
       const impl = readImplementation(id, options);
       const path = await choosePath(id, impl, noNative, wasmAvailable);
-      // liboqs draws its own randomness: a caller's RandomSource stays on the portable path.
-      const wasm = options?.random === undefined ? await liboqsFor(id, path, impl, msg) : null;
+      const wasm = await liboqsFor(id, path, impl, msg, options?.random);
       if (wasm !== null)
         return wrapErrors('core.key.malformed', `${id}: malformed secret key`, () => wasm.sign(msg, sk));
       const rnd = drawRandom(options?.random, n);
