@@ -27,6 +27,8 @@ interface NodeCrypto {
     callback: (error: Error | null, signature: Uint8Array) => void,
   ): void;
   verify(algorithm: string, data: Uint8Array, key: NodeSignInput, signature: Uint8Array): boolean;
+  /** EdDSA: no digest name (`null`), the key object itself. */
+  verify(algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean;
   verify(
     algorithm: string,
     data: Uint8Array,
@@ -81,55 +83,6 @@ function secp256k1Crypto(): NodeCrypto | null {
   return found;
 }
 
-// RFC 8410 §4 SubjectPublicKeyInfo of an Ed25519 key: SEQUENCE { SEQUENCE { id-Ed25519 },
-// BIT STRING { 00 ‖ 32-byte key } }.
-const ED25519_SPKI_PREFIX = /* @__PURE__ */ Uint8Array.from([
-  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-]);
-const ed25519Keys = new Map<string, NodeKeyObject | null>();
-
-/**
- * Ed25519 verification through node:crypto, synchronously: the same OpenSSL code WebCrypto runs
- * in Node, without its promise and threadpool round trip (≈ 2× less CPU per verification). The
- * imported key is memoised by its bytes (public data, bounded). `undefined` where node:crypto is
- * not there (browsers) or refuses the key: the caller then takes its WebCrypto path.
- */
-export function nodeEd25519Verify(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): boolean | undefined {
-  const nc = nodeCrypto();
-  if (nc === null || typeof nc.verify !== 'function' || typeof nc.createPublicKey !== 'function')
-    return undefined;
-  const id = toHex(publicKey);
-  let key = ed25519Keys.get(id);
-  if (key === undefined) {
-    try {
-      key = nc.createPublicKey({
-        key: concatBytes(ED25519_SPKI_PREFIX, publicKey),
-        format: 'der',
-        type: 'spki',
-      });
-    } catch {
-      key = null;
-    }
-    if (ed25519Keys.size >= MAX_PUBLIC_KEYS) ed25519Keys.delete(ed25519Keys.keys().next().value as string);
-    ed25519Keys.set(id, key);
-  }
-  if (key === null) return undefined;
-  try {
-    return (nc.verify as unknown as (a: null, d: Uint8Array, k: NodeKeyObject, s: Uint8Array) => boolean)(
-      null,
-      message,
-      key,
-      signature,
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** True when ES256K can run natively (Node ≥ 20.16 / 22.3 with process.getBuiltinModule). */
 export function nodeSecp256k1Available(): boolean {
   return secp256k1Crypto() !== null;
@@ -146,11 +99,27 @@ const SEC1_PREFIX = /* @__PURE__ */ Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x0
 const SEC1_SUFFIX = /* @__PURE__ */ Uint8Array.from([0xa0, 0x07, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x0a]);
 
 /**
- * Verification keys by content (public data, so a bounded global map is safe): verifiers see
- * the same signer's key as a fresh Uint8Array per request, which a per-object cache never hits.
+ * Verification keys by algorithm and content (public data, so a bounded global map is safe):
+ * verifiers see the same signer's key as a fresh Uint8Array per request, which a per-object cache
+ * never hits. `null` remembers a key node:crypto refused.
  */
-const publicKeys = new Map<string, NodeKeyObject>();
+const publicKeys = new Map<string, NodeKeyObject | null>();
 const MAX_PUBLIC_KEYS = 1024;
+
+/** The imported key for `publicKey` of `kind`, made by `make` on a miss (a throw is not kept). */
+function importedPublicKey(
+  kind: string,
+  publicKey: Uint8Array,
+  make: () => NodeKeyObject | null,
+): NodeKeyObject | null {
+  const id = `${kind}:${toHex(publicKey)}`;
+  const hit = publicKeys.get(id);
+  if (hit !== undefined) return hit;
+  const key = make();
+  if (publicKeys.size >= MAX_PUBLIC_KEYS) publicKeys.delete(publicKeys.keys().next().value as string);
+  publicKeys.set(id, key);
+  return key;
+}
 
 /**
  * Imported verification key for a SEC1 point, memoised by its bytes. `validate` is called on a
@@ -158,18 +127,11 @@ const MAX_PUBLIC_KEYS = 1024;
  * that once validated is never re-parsed.
  */
 export function nodeSecp256k1PublicKey(publicKey: Uint8Array, validate: () => Uint8Array): NodeKey {
-  const id = toHex(publicKey);
-  const hit = publicKeys.get(id);
-  if (hit !== undefined) return hit;
-  const point = validate();
-  const nc = secp256k1Crypto() as NodeCrypto;
-  const key = nc.createPublicKey({ key: concatBytes(SPKI_PREFIX, point), format: 'der', type: 'spki' });
-  if (publicKeys.size >= MAX_PUBLIC_KEYS) {
-    const oldest = publicKeys.keys().next().value as string;
-    publicKeys.delete(oldest);
-  }
-  publicKeys.set(id, key);
-  return key;
+  return importedPublicKey('secp256k1', publicKey, () => {
+    const point = validate();
+    const nc = secp256k1Crypto() as NodeCrypto;
+    return nc.createPublicKey({ key: concatBytes(SPKI_PREFIX, point), format: 'der', type: 'spki' });
+  }) as NodeKey;
 }
 
 // ECPrivateKey with its [1] publicKey: SEQUENCE { INTEGER 1, OCTET STRING d, [0] secp256k1,
@@ -289,4 +251,44 @@ export function nodeSecp256k1VerifyAsync(
       resolve(false);
     }
   });
+}
+
+// RFC 8410 §4 SubjectPublicKeyInfo of an Ed25519 key: SEQUENCE { SEQUENCE { id-Ed25519 },
+// BIT STRING { 00 ‖ 32-byte key } }.
+const ED25519_SPKI_PREFIX = /* @__PURE__ */ Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
+
+/**
+ * Ed25519 verification through node:crypto, synchronously: the same OpenSSL code WebCrypto runs
+ * in Node, without its promise and threadpool round trip (≈ 2× less CPU per verification). The
+ * imported key is memoised by its bytes (public data, bounded). `undefined` where node:crypto is
+ * not there (browsers) or refuses the key: the caller then takes its WebCrypto path.
+ */
+export function nodeEd25519Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean | undefined {
+  const nc = nodeCrypto();
+  if (nc === null || typeof nc.verify !== 'function' || typeof nc.createPublicKey !== 'function')
+    return undefined;
+  const createPublicKey = nc.createPublicKey;
+  const key = importedPublicKey('ed25519', publicKey, () => {
+    try {
+      return createPublicKey({
+        key: concatBytes(ED25519_SPKI_PREFIX, publicKey),
+        format: 'der',
+        type: 'spki',
+      });
+    } catch {
+      return null;
+    }
+  });
+  if (key === null) return undefined;
+  try {
+    return nc.verify(null, message, key, signature);
+  } catch {
+    return false;
+  }
 }
