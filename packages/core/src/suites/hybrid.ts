@@ -125,17 +125,14 @@ function makeHybridSuite(
       const impl = readImplementation(id, options);
       // 'native' means: each component on its native path where it has one; 'wasm' is the PQ
       // component's WebAssembly path (the classical one runs as under 'auto').
-      const compOpts = (s: SignatureSuite): Promise<SignOptions> =>
-        impl !== 'native'
-          ? Promise.resolve({ ...options, implementation: impl })
-          : s.nativeAvailable().then((has) => ({ ...options, implementation: has ? 'native' : 'portable' }));
+      const compOpts = async (s: SignatureSuite): Promise<SignOptions> => {
+        if (impl === 'native')
+          return { ...options, implementation: (await s.nativeAvailable()) ? 'native' : 'portable' };
+        return { ...options, implementation: impl === 'wasm' && s === classical ? 'auto' : impl };
+      };
       const [sa, sb] = await Promise.all([
         pq.sign(a, m, await compOpts(pq)),
-        classical.sign(
-          b,
-          m,
-          impl === 'wasm' ? { ...options, implementation: 'auto' } : await compOpts(classical),
-        ),
+        classical.sign(b, m, await compOpts(classical)),
       ]);
       return concatBytes(sa, sb);
     },
