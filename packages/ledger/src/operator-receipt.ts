@@ -24,6 +24,7 @@ import { parseInput } from '@omt/core/input';
 import { parseJson } from '@omt/core/jcs';
 import { hashLeaf, verifyInclusion } from '@omt/core/merkle';
 import * as z from 'zod/mini';
+import { isParsedReceipt, rememberReceipt } from './_parsed-receipts.js';
 import { CHAIN_ID_RE } from './event.js';
 import { type SignedCheckpoint, verifyCheckpoint } from './tlog-checkpoint.js';
 import { parseLogKey } from './tlog-cosignature.js';
@@ -78,8 +79,7 @@ export const OperatorReceiptSchema: z.ZodMiniType<OperatorReceipt> = z.strictObj
  */
 export function parseReceipt(input: unknown): OperatorReceipt {
   // One of the parsers' own results: frozen, so still exactly what was checked.
-  if (typeof input === 'object' && input !== null && parsedReceipts.has(input))
-    return input as OperatorReceipt;
+  if (typeof input === 'object' && input !== null && isParsedReceipt(input)) return input as OperatorReceipt;
   let value = input;
   if (typeof input === 'string') {
     try {
@@ -89,21 +89,6 @@ export function parseReceipt(input: unknown): OperatorReceipt {
     }
   }
   return rememberReceipt(parseInput(OperatorReceiptSchema, value, 'ledger.receipt.malformed', 'receipt'));
-}
-
-/**
- * Receipts {@link parseReceipt} or `parseQuorumCertificate` returned: fresh, frozen objects, so a
- * later parse of one (a QC's receipts are checked again by `verifyQuorumCertificate` and
- * `checkReceipt`) returns it as it is instead of running the schema again.
- */
-const parsedReceipts = new WeakSet<object>();
-
-/** Freezes a freshly parsed receipt (and its proof array) and remembers it as parsed. */
-export function rememberReceipt(receipt: OperatorReceipt): OperatorReceipt {
-  Object.freeze(receipt.proof);
-  Object.freeze(receipt);
-  parsedReceipts.add(receipt);
-  return receipt;
 }
 
 function checkVote(chain: string, height: number, hash: string): void {

@@ -20,6 +20,7 @@ import { OmtError } from '@omt/core/errors';
 import { parseInput } from '@omt/core/input';
 import { parseJson } from '@omt/core/jcs';
 import * as z from 'zod/mini';
+import { rememberReceipt } from './_parsed-receipts.js';
 import { CHAIN_ID_RE } from './event.js';
 import {
   checkReceipt,
@@ -27,7 +28,6 @@ import {
   type OperatorReceipt,
   OperatorReceiptSchema,
   type ReceiptStatus,
-  rememberReceipt,
 } from './operator-receipt.js';
 import { parseLogKey } from './tlog-cosignature.js';
 import type { NoteVerifier } from './tlog-note.js';
