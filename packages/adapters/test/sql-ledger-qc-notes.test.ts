@@ -13,7 +13,7 @@ import { buildReceipt, voteLeaf } from '@omt/ledger/operator-receipt';
 import type { CommittedEvent, Payout } from '@omt/ledger/ports';
 import { signCheckpoint } from '@omt/ledger/tlog-checkpoint';
 import { type NoteKeyPair, newNoteKey } from '@omt/ledger/tlog-note';
-import { sql } from 'kysely';
+import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkpointSpans,
@@ -260,6 +260,60 @@ function qcNoteSuite(open: () => Promise<OmtDatabase>): void {
     expect(await store.appendMany(singles.map((event) => ({ event })))).toEqual(singles.map(() => 'exists'));
     expect(await new SqlEventStore(omt.db).append(singles[0] as CommittedEvent)).toBe('exists');
     await readBack(new SqlEventStore(omt.db), all);
+  });
+
+  it('notes a store saw stored are not sent again; another store sends them once; QCs read back exact', async () => {
+    const net = new Network();
+    const carrying: 1[] = [];
+    const sent: KyselyPlugin = {
+      transformQuery: ({ node }) => {
+        // The notes' insert is a raw fragment nested in the statement's node tree.
+        if (JSON.stringify(node).includes('insert into omt_ledger_qc_notes')) carrying.push(1);
+        return node;
+      },
+      transformResult: async ({ result }) => result,
+    };
+    const store = new SqlEventStore(omt.db.withPlugin(sent));
+    const chains = Array.from({ length: 6 }, () => `known:${randomHex(6)}`);
+    // One checkpoint per operator for all six events: only the first statement carries the notes.
+    const { events: first } = await net.batch(chains);
+    for (const e of first) expect(await store.append(e)).toBe('appended');
+    expect(carrying).toHaveLength(1);
+    // The next batch has new notes: carried once more, by its one statement.
+    const { events: second } = await net.batch(chains);
+    expect(await store.appendMany(second.map((event) => ({ event })))).toEqual(second.map(() => 'appended'));
+    expect(carrying).toHaveLength(2);
+    // Read back by this store and by a cold one; a store that read the notes back knows them too.
+    await readBack(store, [...first, ...second]);
+    const { events: third } = await net.batch(chains);
+    const other = new SqlEventStore(omt.db.withPlugin(sent));
+    expect(await other.append(third[0] as CommittedEvent)).toBe('appended');
+    expect(carrying).toHaveLength(3); // a store of its own does not know what another one stored
+    for (const e of third.slice(1)) expect(await other.append(e)).toBe('appended');
+    expect(carrying).toHaveLength(3);
+    await readBack(new SqlEventStore(omt.db), [...first, ...second, ...third]);
+  });
+
+  it('a store on a transaction remembers no note: after a rollback to a savepoint the notes are sent again', async () => {
+    const net = new Network();
+    const chains = Array.from({ length: 2 }, () => `trx:${randomHex(6)}`);
+    const { events } = await net.batch(chains);
+    const trx = await omt.db.startTransaction().execute();
+    try {
+      const saved = await trx.savepoint('before').execute();
+      const store = new SqlEventStore(saved);
+      expect(await store.append(events[0] as CommittedEvent)).toBe('appended');
+      const back = await saved.rollbackToSavepoint('before').execute();
+      // The same notes, referenced by the other event: they must be inserted again.
+      expect(await store.append(events[1] as CommittedEvent)).toBe('appended');
+      await back.commit().execute();
+    } catch (e) {
+      await trx.rollback().execute();
+      throw e;
+    }
+    const cold = new SqlEventStore(omt.db);
+    expect(await cold.get(chains[0] as string, 0)).toBeUndefined();
+    expect(await cold.get(chains[1] as string, 0)).toEqual(events[1]);
   });
 
   it('a legacy row (the full QC text, as written before 0008) reads back unchanged, and its chain continues', async () => {

@@ -9,7 +9,7 @@ import { type OmtDatabase, SqlEventStore, SqlVoteLog } from '@omt/adapters/sql';
 import { toHex, utf8 } from '@omt/core/bytes';
 import { isOmtError } from '@omt/core/errors';
 import type { AppendOutcome, CommittedEvent, Payout, VoteOutcome, VoteRequest } from '@omt/ledger/ports';
-import { sql } from 'kysely';
+import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventAt, randomHex } from './ledger-fixtures.js';
 import { describePostgres, openMigrated, schemaFactory } from './pg-env.js';
@@ -128,6 +128,28 @@ function setBasedSuite(name: string, open: () => Promise<OmtDatabase>): void {
       );
     });
 
+    it('voteMany of one request is one omt_ledger_vote call: new, same and conflict as before', async () => {
+      const statements: string[] = [];
+      const spy: KyselyPlugin = {
+        transformQuery: ({ node }) => {
+          statements.push(JSON.stringify(node).includes('omt_ledger_vote_many') ? 'many' : 'one');
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      };
+      const log = new SqlVoteLog(a.db.withPlugin(spy));
+      const r = vote(`one:${randomHex(6)}`, 0);
+      const size = await new SqlVoteLog(a.db).size();
+      expect(await log.voteMany([r])).toEqual([{ status: 'new', index: size }]);
+      expect(await log.voteMany([{ ...r, at: new Date() }])).toEqual([{ status: 'same', index: size }]);
+      expect(await log.voteMany([vote(r.chain, 0)])).toEqual([
+        { status: 'conflict', voted: r.hash, index: size },
+      ]);
+      expect(statements).toEqual(['one', 'one', 'one']);
+      expect(await log.voteMany([vote(r.chain, 1), vote(r.chain, 2)])).toHaveLength(2);
+      expect(statements.at(-1)).toBe('many');
+    });
+
     it('voteMany of a batch whose votes all exist records nothing; an empty batch returns no rows', async () => {
       const log = new SqlVoteLog(a.db);
       const reqs = [vote(`v:${randomHex(6)}`, 0), vote(`v:${randomHex(6)}`, 0)];
@@ -220,6 +242,80 @@ function setBasedSuite(name: string, open: () => Promise<OmtDatabase>): void {
           [2, 1],
         ]);
       }
+    });
+
+    it('appendMany of at most 8 items (decided item by item, 0006 function) answers as the set-based function', async () => {
+      const chain = `small:${randomHex(6)}`;
+      const e0 = eventAt(chain, 0, null);
+      const e1 = eventAt(chain, 1, e0.hash);
+      const e2 = eventAt(chain, 2, e1.hash);
+      const e3 = eventAt(chain, 3, e2.hash);
+      const other = `small:${randomHex(6)}`;
+      const o0 = eventAt(other, 0, null);
+      const o1 = eventAt(other, 1, o0.hash);
+      const items = [
+        e3, // out-of-order
+        e0, // exists
+        eventAt(chain, 1, e0.hash), // conflict with the stored e1
+        e2, // appended
+        e2, // exists: appended by this batch
+        eventAt(chain, 2, e1.hash), // conflict with the batch's e2
+        o1, // out-of-order
+        e3, // appended
+      ];
+      const used: string[] = [];
+      const spy: KyselyPlugin = {
+        transformQuery: ({ node }) => {
+          const text = JSON.stringify(node);
+          used.push(text.includes('omt_ledger_append_each') ? 'each' : 'set-based');
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      };
+      const storeA = new SqlEventStore(a.db.withPlugin(spy));
+      const storeB = new SqlEventStore(b.db);
+      for (const s of [storeA, storeB]) {
+        expect(await s.append(e0)).toBe('appended');
+        expect(await s.append(e1)).toBe('appended');
+      }
+      used.length = 0;
+      const small = await storeA.appendMany(items.map((event) => ({ event })));
+      const rows = await rawAppendMany(b, items);
+      expect(small.map((o) => (typeof o === 'string' ? o : o.error.code))).toEqual(
+        rows.map((r) =>
+          r.status === 'appended' || r.status === 'exists' ? r.status : `ledger.event.${r.status}`,
+        ),
+      );
+      expect(rows.map((r) => r.status)).toEqual([
+        'out-of-order',
+        'exists',
+        'conflict',
+        'appended',
+        'exists',
+        'conflict',
+        'out-of-order',
+        'appended',
+      ]);
+      expect((await storeA.list(chain)).map((e) => e.hash)).toEqual([e0, e1, e2, e3].map((e) => e.hash));
+      expect(await storeA.list(other)).toEqual([]);
+      expect(used.slice(0, 1)).toEqual(['each']);
+      used.length = 0;
+      // A ninth item takes the set-based path: same answers for the same kind of batch.
+      const nine = await storeA.appendMany(
+        [o1, o0, o1, eventAt(other, 1, o0.hash), e3, e0, e1, e2, o0].map((event) => ({ event })),
+      );
+      expect(nine.map((o) => (typeof o === 'string' ? o : o.error.code))).toEqual([
+        'ledger.event.out-of-order',
+        'appended',
+        'appended',
+        'ledger.event.conflict',
+        'exists',
+        'exists',
+        'exists',
+        'exists',
+        'exists',
+      ]);
+      expect(used).toEqual(['set-based']);
     });
 
     it('omt_ledger_append_many rows: conflict details name the committed hash (stored or appended by the batch), out-of-order the expected height', async () => {

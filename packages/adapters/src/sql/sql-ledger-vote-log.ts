@@ -64,6 +64,10 @@ export class SqlVoteLog implements VoteLog {
   async voteMany(requests: readonly VoteRequest[]): Promise<VoteOutcome[]> {
     const rs = parseVoteRequests(requests);
     if (rs.length === 0) return [];
+    // One request: `omt_ledger_vote`, the same decision without the batch's array plumbing
+    // (≈ 0.45 against ≈ 0.8 ms in PGlite) — single-event requests are the common case of
+    // separate clients.
+    if (rs.length === 1) return [await this.vote(rs[0] as VoteRequest)];
     const leaves = rs.map((r) => new Uint8Array(r.leaf));
     const rows = await runLedgerQuery('recording votes', async () => {
       const r2 = await sql<{ item: number; voted: string; voted_index: string; fresh: boolean }>`
