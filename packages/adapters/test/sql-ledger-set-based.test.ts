@@ -36,6 +36,16 @@ async function appendOutcome(
   }
 }
 
+type Five = [CommittedEvent, CommittedEvent, CommittedEvent, CommittedEvent, CommittedEvent];
+
+/** A fresh chain (`<prefix>:<random>`) and its first five events, each continuing the one before. */
+function linked(prefix: string): [string, Five] {
+  const chain = `${prefix}:${randomHex(6)}`;
+  const events: CommittedEvent[] = [];
+  for (let h = 0; h < 5; h++) events.push(eventAt(chain, h, events[h - 1]?.hash ?? null));
+  return [chain, events as Five];
+}
+
 interface RawRow {
   item: number;
   status: string;
@@ -173,15 +183,8 @@ function setBasedSuite(name: string, open: () => Promise<OmtDatabase>): void {
     });
 
     it('appendMany mixing exists, conflict, out-of-order and appended on one chain equals append in order', async () => {
-      const chain = `mix:${randomHex(6)}`;
-      const e0 = eventAt(chain, 0, null);
-      const e1 = eventAt(chain, 1, e0.hash);
-      const e2 = eventAt(chain, 2, e1.hash);
-      const e3 = eventAt(chain, 3, e2.hash);
-      const e4 = eventAt(chain, 4, e3.hash);
-      const other = `mix:${randomHex(6)}`;
-      const o0 = eventAt(other, 0, null);
-      const o1 = eventAt(other, 1, o0.hash);
+      const [chain, [e0, e1, e2, e3, e4]] = linked('mix');
+      const [other, [o0, o1]] = linked('mix');
       const items: { event: CommittedEvent; payouts?: Payout[] }[] = [
         { event: e3 }, // out-of-order: the head is 1
         { event: e0 }, // exists (stored)
@@ -245,14 +248,8 @@ function setBasedSuite(name: string, open: () => Promise<OmtDatabase>): void {
     });
 
     it('appendMany of at most 8 items (decided item by item, 0006 function) answers as the set-based function', async () => {
-      const chain = `small:${randomHex(6)}`;
-      const e0 = eventAt(chain, 0, null);
-      const e1 = eventAt(chain, 1, e0.hash);
-      const e2 = eventAt(chain, 2, e1.hash);
-      const e3 = eventAt(chain, 3, e2.hash);
-      const other = `small:${randomHex(6)}`;
-      const o0 = eventAt(other, 0, null);
-      const o1 = eventAt(other, 1, o0.hash);
+      const [chain, [e0, e1, e2, e3]] = linked('small');
+      const [other, [o0, o1]] = linked('small');
       const items = [
         e3, // out-of-order
         e0, // exists
