@@ -71,8 +71,9 @@ function notesAdded(chunk: Chunk, qc: StoredQc): { chars: number; count: number 
  * `0006_ledger_event_batches`, `0008_ledger_qc_notes`, `0009_ledger_set_based_batches`).
  *
  * `append` and `appendMany` are one statement each — one round trip, one transaction —
- * `omt_ledger_append_many(…)`, a plpgsql function that takes a batch (1 to 1,000 items) as arrays.
- * It takes a transaction-scoped advisory lock per chain of the batch
+ * `omt_ledger_append_many(…)`, a plpgsql function that takes a batch (1 to 1,000 items) as arrays
+ * (a batch of at most 8 goes to `omt_ledger_append_each`, 0006's item-by-item form with the same
+ * arguments, locks and outcomes, cheaper for a few items). It takes a transaction-scoped advisory lock per chain of the batch
  * (`pg_advisory_xact_lock(ns, hashtext(schema/chain))`, in ascending key order, so concurrent
  * batches never deadlock), so writes to one chain from any number of processes run one after
  * another; then it reads the heads of the batch's chains (and the stored hashes at or below them)
@@ -89,7 +90,8 @@ function notesAdded(chunk: Chunk, qc: StoredQc): { chars: number; count: number 
  * Quorum certificates are stored compacted (migration `0008_ledger_qc_notes`, see
  * sql-ledger-qc-notes.ts): each checkpoint note once in `omt_ledger_qc_notes`, inserted by the
  * statement that appends the events (a data-modifying CTE, `on conflict do nothing`, in hash
- * order so concurrent batches never deadlock), and the QC with references to it. Reads give back
+ * order so concurrent batches never deadlock), and the QC with references to it; a note this store
+ * saw committed is not sent again. Reads give back
  * the original text exactly, fetching the notes missing from a bounded in-memory cache with one
  * query per call; a reference whose note is missing, or does not hash to it, is
  * `adapters.sql.query-failed` (never a wrong QC). Rows written before 0008 are read as they are.
