@@ -200,7 +200,8 @@ export async function demoEvents(ctx: {
       timestamp: new Date().toISOString(),
       nonce: toBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(16))),
     };
-    const { proofs, headers } = anchorInRegtestBlock([{ ...checkpointRecord(cp), ...stamp }], {
+    const record = checkpointRecord(cp);
+    const { proofs, headers } = anchorInRegtestBlock([{ ...record, ...stamp }], {
       height: 900_000,
     });
     await op1.addAnchor({ checkpoint: cp, proof: proofs[0] as NonNullable<(typeof proofs)[0]> }, adminToken);
@@ -210,7 +211,7 @@ export async function demoEvents(ctx: {
     );
     const anchorsSeen = anchoredView.anchors.map((a) => `${a.operator} in block ${a.blockHeight}`);
     log(
-      `   op1's checkpoint (size ${cp.split('\n')[1]}) anchored in a regtest block built in-process → client verdict: ${anchoredView.verdict}; anchors verified: ${anchorsSeen.join(', ') || 'none'}`,
+      `   op1's checkpoint (size ${record.size}) anchored in a regtest block built in-process → client verdict: ${anchoredView.verdict}; anchors verified: ${anchorsSeen.join(', ') || 'none'}`,
     );
     ok &&= anchoredView.verdict === 'authentic' && anchoredView.anchors.length >= 1;
 

@@ -45,7 +45,11 @@ export class SqlVoteLog implements VoteLog {
   }
 
   async vote(request: VoteRequest): Promise<VoteOutcome> {
-    const r = parseVoteRequest(request);
+    return this.#voteOne(parseVoteRequest(request));
+  }
+
+  /** One parsed request: one `omt_ledger_vote` call. */
+  async #voteOne(r: VoteRequest): Promise<VoteOutcome> {
     const leaf = new Uint8Array(r.leaf);
     const leafHash = hashLeaf(leaf);
     const row = await runLedgerQuery('recording a vote', async () => {
@@ -67,7 +71,7 @@ export class SqlVoteLog implements VoteLog {
     // One request: `omt_ledger_vote`, the same decision without the batch's array plumbing
     // (≈ 0.45 against ≈ 0.8 ms in PGlite) — single-event requests are the common case of
     // separate clients.
-    if (rs.length === 1) return [await this.vote(rs[0] as VoteRequest)];
+    if (rs.length === 1) return [await this.#voteOne(rs[0] as VoteRequest)];
     const leaves = rs.map((r) => new Uint8Array(r.leaf));
     const rows = await runLedgerQuery('recording votes', async () => {
       const r2 = await sql<{ item: number; voted: string; voted_index: string; fresh: boolean }>`

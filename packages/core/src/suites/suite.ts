@@ -69,8 +69,8 @@ export interface SignOptions {
   readonly random?: RandomSource;
   /**
    * Which code runs: 'auto' (default) picks 'native' where the runtime has the algorithm, else
-   * 'wasm' where the suite has a WebAssembly path that loads here (ML-DSA on Node, through liboqs),
-   * else 'portable' (noble, pure JavaScript). A path named explicitly that is not available →
+   * 'wasm' where the suite has a WebAssembly path that loads here (ML-DSA and SLH-DSA on Node,
+   * through liboqs), else 'portable' (noble, pure JavaScript). A path named explicitly that is not available →
    * `core.alg.unsupported`. With a `random` source, signing runs on the portable path.
    */
   readonly implementation?: 'auto' | 'portable' | 'native' | 'wasm';
